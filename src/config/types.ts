@@ -1,0 +1,67 @@
+// The validated, frozen shapes produced by the config loader (src/config/load.ts).
+// Durations are already parsed: fields ending in `Ms` are milliseconds, `ttl` is whole seconds.
+import type { AddressSource } from '../types.js';
+
+/** How to reach etcd (shared by agent, watcher and CLI). */
+export interface EtcdConfig {
+  endpoints: string[];
+  /** PEM file paths for TLS; all optional. */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+  /** Deadline of one unary request (default 2000 ms). */
+  requestTimeoutMs: number;
+  /** Time allowed to establish a connection (default 2000 ms). */
+  dialTimeoutMs: number;
+}
+
+/** How the node's address is chosen; `order` lists the sources tried, first wins. */
+export interface AddressConfig {
+  /** Explicit address (source `config`). */
+  address?: string;
+  /** Interface name to take the first address from (source `interface`). */
+  interface?: string;
+  /** CIDR to pick the first matching local address from (source `cidr`). */
+  cidr?: string;
+  /** Environment files and keys to read (source `env-file`), tried in order. */
+  envFiles: { path: string; key: string }[];
+  /** Sources in the order tried. Default: config, interface, cidr, env-file, etcd-route, default-route. */
+  order: AddressSource[];
+}
+
+/** One service from the config; `checks` is filled in by the Health work (raw until then). */
+export interface ServiceConfig {
+  name: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+  address?: string;
+  tags: string[];
+  meta: Record<string, string>;
+  checks: readonly unknown[];
+}
+
+/** The node section. */
+export interface NodeConfig {
+  /** Node name; hostname when absent in the file. */
+  name: string;
+  /** Requested lease TTL in whole seconds (≥ 2). */
+  ttl: number;
+  /** Interval between keepalives (default ttl/3). */
+  keepaliveIntervalMs: number;
+  /** Deadline of one keepalive request (default min(700 ms, interval/2)). */
+  keepaliveTimeoutMs: number;
+  labels: Record<string, string>;
+  address: AddressConfig;
+}
+
+/** The agent's whole config. */
+export interface AgentConfig {
+  etcd: EtcdConfig;
+  /** Normalised key prefix, default /beacon. */
+  prefix: string;
+  node: NodeConfig;
+  services: ServiceConfig[];
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+}

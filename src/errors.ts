@@ -1,0 +1,68 @@
+// Typed errors: callers act on the class, never on the message. Foreign errors travel as `cause`.
+
+/** Base of every error beacon throws on purpose. */
+export class BeaconError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A config value is wrong: names the field (dotted path) and the offending value. */
+export class ConfigError extends BeaconError {
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${field}: ${problem} (got ${showValue(value)})`, options);
+  }
+}
+
+/** etcd did not answer in time or refused the connection; retrying later may work. */
+export class EtcdUnavailableError extends BeaconError {}
+
+/** etcd answered with an error that retrying will not fix (permission, bad request). */
+export class EtcdRequestError extends BeaconError {}
+
+/** The lease is gone on the server (expired or revoked). */
+export class LeaseLostError extends BeaconError {}
+
+/** Another live lease already holds this node name. */
+export class NameConflictError extends BeaconError {
+  constructor(
+    readonly node: string,
+    readonly holderLease: string,
+    readonly holder: string,
+  ) {
+    super(`node name ${JSON.stringify(node)} is held by another live lease ${holderLease} (${holder})`);
+  }
+}
+
+/** A stored value could not be decoded (garbage bytes, bad JSON, unknown schema). */
+export class DecodeError extends BeaconError {
+  constructor(
+    readonly key: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${key}: ${problem}`, options);
+  }
+}
+
+/** Whether retrying the same operation later may succeed. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof EtcdUnavailableError;
+}
+
+/** A short, bounded rendering of a config value for error messages. */
+export function showValue(value: unknown): string {
+  let s: string;
+  try {
+    s = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    s = String(value);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

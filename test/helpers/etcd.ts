@@ -1,0 +1,178 @@
+// Test harness: a real etcd process per test file, on free loopback ports, in a temp dir.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Fail loudly when a tool the tests need is missing: a skip would hide it in CI. */
+export function requireBinary(name: string): string {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const path = r.stdout.trim();
+  if (r.status !== 0 || !path) {
+    throw new Error(`${name} is not installed: run the README's test command (it installs Debian's etcd-server and etcd-client)`);
+  }
+  return path;
+}
+
+/** A free TCP port on 127.0.0.1 (released before returning; the race is acceptable in tests). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Poll `fn` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<NonNullable<Awaited<T>>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<Awaited<T>>;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastErr });
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Options for one etcd member. */
+export interface EtcdMemberSpec {
+  name: string;
+  clientPort: number;
+  peerPort: number;
+}
+
+/** A running (or stopped) etcd member owned by a test. */
+export class EtcdProcess {
+  proc: ChildProcess | undefined;
+  readonly endpoint: string;
+  readonly dataDir: string;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly spec: EtcdMemberSpec,
+    private readonly cluster: EtcdMemberSpec[],
+    readonly baseDir: string,
+    private readonly extraArgs: string[] = [],
+  ) {
+    this.endpoint = `http://127.0.0.1:${spec.clientPort}`;
+    this.dataDir = join(baseDir, `${spec.name}.etcd`);
+  }
+
+  /** Start (or restart on the same data dir) and wait until it answers. */
+  async start(): Promise<void> {
+    const peer = (m: EtcdMemberSpec) => `http://127.0.0.1:${m.peerPort}`;
+    const args = [
+      '--name', this.spec.name,
+      '--data-dir', this.dataDir,
+      '--listen-client-urls', this.endpoint,
+      '--advertise-client-urls', this.endpoint,
+      '--listen-peer-urls', peer(this.spec),
+      '--initial-advertise-peer-urls', peer(this.spec),
+      '--initial-cluster', this.cluster.map((m) => `${m.name}=${peer(m)}`).join(','),
+      '--initial-cluster-state', 'new',
+      '--initial-cluster-token', `beacon-test-${this.cluster[0]!.clientPort}`,
+      '--log-level', 'error',
+      ...this.extraArgs,
+    ];
+    const proc = spawn(requireBinary('etcd'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    if (this.cluster.length === 1) await this.waitHealthy(stderr);
+  }
+
+  /** Wait until this member serves a linearizable read. */
+  async waitHealthy(stderrHint = ''): Promise<void> {
+    await waitFor(
+      () => {
+        const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', this.endpoint, '--command-timeout=1s', 'endpoint', 'health'], {
+          env: { ...process.env, ETCDCTL_API: '3' },
+          encoding: 'utf8',
+        });
+        return r.status === 0;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: `etcd ${this.spec.name} healthy ${stderrHint}` },
+    );
+  }
+
+  /** Send a signal (SIGSTOP/SIGCONT/SIGKILL/SIGTERM). */
+  signal(sig: NodeJS.Signals): void {
+    this.proc?.kill(sig);
+  }
+
+  /** Stop the process and wait for it to exit. */
+  async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGCONT');
+    this.proc.kill(sig);
+    await this.exited;
+  }
+}
+
+/** A single-member etcd or a cluster, with helpers for etcdctl. */
+export class EtcdCluster {
+  private constructor(
+    readonly members: EtcdProcess[],
+    readonly baseDir: string,
+  ) {}
+
+  /** Start `size` members on free loopback ports in a new temp dir. */
+  static async start(size = 1, extraArgs: string[] = []): Promise<EtcdCluster> {
+    const baseDir = mkdtempSync(join(tmpdir(), 'beacon-etcd-'));
+    const specs: EtcdMemberSpec[] = [];
+    for (let i = 0; i < size; i++) {
+      specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort() });
+    }
+    const members = specs.map((s) => new EtcdProcess(s, specs, baseDir, extraArgs));
+    await Promise.all(members.map((m) => m.start()));
+    if (size > 1) await Promise.all(members.map((m) => m.waitHealthy()));
+    return new EtcdCluster(members, baseDir);
+  }
+
+  /** Comma-separated client URLs of every member. */
+  get endpoints(): string {
+    return this.members.map((m) => m.endpoint).join(',');
+  }
+
+  /** Run etcdctl against the cluster; returns stdout, throws on failure. */
+  etcdctl(args: string[], input?: string): string {
+    const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', this.endpoints, ...args], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+      encoding: 'utf8',
+      input,
+    });
+    if (r.status !== 0) throw new Error(`etcdctl ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** The cluster's current revision (from `etcdctl endpoint status`). */
+  revision(): number {
+    const out = JSON.parse(this.etcdctl(['get', '/', '--prefix', '--keys-only', '--limit=1', '-w', 'json']));
+    return Number(out.header.revision);
+  }
+
+  /** Stop every member and remove the temp dir. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.stop('SIGKILL')));
+    rmSync(this.baseDir, { recursive: true, force: true });
+  }
+}
