@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Entry point: the compiled CLI lives in dist/ (run `npm run build` first).
-import '../dist/src/cli/main.js';
+import '../dist/src/cli/bin.js';

@@ -1,0 +1,6 @@
+// Process entry: run the CLI on this process's argv and exit with its code.
+import { main } from './main.js';
+
+const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+// Let stdout drain (pipes are asynchronous), then exit even if a library left a handle open.
+process.stdout.write('', () => process.exit(code));

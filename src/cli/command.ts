@@ -1,0 +1,46 @@
+// The shape of one `beacon` subcommand. Each lives in src/cli/commands/<name>.ts and is listed
+// in src/cli/commands/index.ts; main.ts parses argv with node:util parseArgs and dispatches.
+import type { ParseArgsConfig } from 'node:util';
+import type { Writable } from 'node:stream';
+
+/** Options every subcommand accepts (they win over the config file and the environment). */
+export const COMMON_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  etcd: { type: 'string' },
+  prefix: { type: 'string' },
+  'log-level': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** What a subcommand gets: parsed flags, positionals, streams and a shutdown signal. */
+export interface CommandContext {
+  /** Parsed flags (common + the command's own). */
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+  env: NodeJS.ProcessEnv;
+  stdout: Writable;
+  stderr: Writable;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  /** Registers a SIGHUP handler (long-running commands reload on it). */
+  onHangup(handler: () => void): void;
+}
+
+/** One subcommand. `run` resolves to the process exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+/** Exit codes that mean something to scripts. */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  notFound: 3,
+  etcdUnavailable: 4,
+} as const;

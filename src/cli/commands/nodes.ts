@@ -1,0 +1,44 @@
+// `beacon nodes`: every known node, registered or gone, read straight from etcd.
+import { nodeViews, readRegistry, type NodeView } from '../../registry/reader.js';
+import { ExitCode, type Command } from '../command.js';
+import { writeView, type Column } from '../output.js';
+import { withStore } from '../with-store.js';
+
+const columns: Column<NodeView>[] = [
+  { header: 'NAME', get: (n) => n.name },
+  { header: 'STATUS', get: (n) => n.status },
+  { header: 'ADDRESS', get: (n) => n.address || '-' },
+  { header: 'SERVICES', get: (n) => n.services.join(',') || '-' },
+  { header: 'LABELS', get: (n) => Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-' },
+];
+
+/** The stable JSON shape of one node (scripts rely on these names). */
+export function nodeJson(n: NodeView): Record<string, unknown> {
+  return {
+    name: n.name,
+    status: n.status,
+    address: n.address,
+    bootId: n.bootId,
+    machineId: n.machineId,
+    labels: n.labels,
+    services: n.services,
+    lease: n.lease,
+    registeredAt: n.registeredAt,
+    ...(n.live ? { facts: n.live.facts, agentVersion: n.live.agentVersion, addresses: n.live.addresses } : {}),
+  };
+}
+
+/** The `nodes` subcommand. */
+export const nodesCommand: Command = {
+  name: 'nodes',
+  summary: 'list nodes (registered, left and failed)',
+  usage: 'beacon nodes [-o table|json] [--etcd URLS] [--prefix P]',
+  options: {},
+  run: (ctx) =>
+    withStore(ctx, async ({ store, keys, format }) => {
+      const snap = await readRegistry(store, keys);
+      for (const e of snap.errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+      writeView(ctx.stdout, format, columns, nodeViews(snap), nodeJson);
+      return ExitCode.ok;
+    }),
+};

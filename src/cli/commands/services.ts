@@ -1,0 +1,52 @@
+// `beacon services [NAME]`: endpoints of one service (one prefix read) or of all services.
+import { isValidName } from '../../etcd/keys.js';
+import { listEndpoints } from '../../registry/reader.js';
+import type { EndpointRecord } from '../../types.js';
+import { ExitCode, type Command } from '../command.js';
+import { writeView, type Column } from '../output.js';
+import { withStore } from '../with-store.js';
+
+const columns: Column<EndpointRecord>[] = [
+  { header: 'SERVICE', get: (e) => e.service },
+  { header: 'NODE', get: (e) => e.node },
+  { header: 'ADDRESS', get: (e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}` },
+  { header: 'HEALTH', get: (e) => e.health },
+  { header: 'TAGS', get: (e) => e.tags.join(',') || '-' },
+];
+
+/** The stable JSON shape of one endpoint (scripts rely on these names). */
+export function endpointJson(e: EndpointRecord): Record<string, unknown> {
+  return {
+    id: e.id,
+    service: e.service,
+    node: e.node,
+    address: e.address,
+    port: e.port,
+    protocol: e.protocol,
+    health: e.health,
+    output: e.output,
+    since: e.since,
+    tags: e.tags,
+    meta: e.meta,
+  };
+}
+
+/** The `services` subcommand. */
+export const servicesCommand: Command = {
+  name: 'services',
+  summary: 'list service endpoints (all, or one service with NAME)',
+  usage: 'beacon services [NAME] [-o table|json] [--etcd URLS] [--prefix P]',
+  options: {},
+  run: (ctx) =>
+    withStore(ctx, async ({ store, keys, format }) => {
+      const name = ctx.positionals[0];
+      if (name !== undefined && !isValidName(name)) {
+        ctx.stderr.write(`beacon services: invalid service name ${JSON.stringify(name)}\n`);
+        return ExitCode.usage;
+      }
+      const { endpoints, errors } = await listEndpoints(store, keys, name);
+      for (const e of errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+      writeView(ctx.stdout, format, columns, endpoints, endpointJson);
+      return ExitCode.ok;
+    }),
+};

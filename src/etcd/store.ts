@@ -1,0 +1,261 @@
+// Store: the small etcd surface the rest of beacon uses (KV, transactions, leases, watches).
+// Everything above this file speaks strings, hex lease ids and beacon's own errors.
+import { EventEmitter } from 'node:events';
+import type { Etcd3, IKeyValue, IRequestOp, IOperation, Watcher } from 'etcd3';
+import type { EtcdConfig } from '../config/types.js';
+import { createClient } from './client.js';
+import { call, translate } from './errors.js';
+
+/** One key-value pair as read from etcd. */
+export interface KeyValue {
+  key: string;
+  value: Buffer;
+  createRevision: string;
+  modRevision: string;
+  version: string;
+  /** Lease id in hex ('' when the key has no lease). */
+  lease: string;
+}
+
+/** A prefix listing and the revision it was read at (watch from revision + 1). */
+export interface Listing {
+  revision: string;
+  kvs: KeyValue[];
+}
+
+/** One condition of a transaction. */
+export interface Compare {
+  key: string;
+  target: 'Version' | 'Create' | 'Mod' | 'Value' | 'Lease';
+  op: '==' | '!=' | '<' | '>';
+  value: string | number;
+}
+
+/** One operation of a transaction; a `lease` is a hex id. */
+export type TxnOp =
+  | { put: string; value: string; lease?: string }
+  | { delete: string }
+  | { deletePrefix: string }
+  | { get: string };
+
+/** Result of a transaction: which branch ran, and the values of its `get` ops in order. */
+export interface TxnResult {
+  succeeded: boolean;
+  revision: string;
+  gets: (KeyValue | undefined)[];
+}
+
+/** A granted lease. */
+export interface Grant {
+  id: string;
+  /** TTL etcd actually granted, seconds (may exceed the request: etcd's minimum is 2 s). */
+  ttl: number;
+}
+
+/** One change seen by a watch. */
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  kv: KeyValue;
+  /** The value before this change (requested with prevKV); absent when etcd had none. */
+  prev?: KeyValue;
+}
+
+/** Hex (as etcdctl prints it) from etcd3's decimal lease id string. */
+export function leaseToHex(id: string | number): string {
+  const n = BigInt(id);
+  return n === 0n ? '' : n.toString(16).padStart(16, '0');
+}
+
+/** etcd3's decimal lease id from hex. */
+export function leaseFromHex(hex: string): string {
+  return BigInt(`0x${hex}`).toString(10);
+}
+
+function toKv(kv: IKeyValue): KeyValue {
+  return {
+    key: kv.key.toString(),
+    value: kv.value,
+    createRevision: kv.create_revision,
+    modRevision: kv.mod_revision,
+    version: kv.version,
+    lease: leaseToHex(kv.lease || '0'),
+  };
+}
+
+/**
+ * A live watch on a prefix. Events:
+ * - `event` (WatchEvent): each change, in revision order.
+ * - `disconnected` (Error): the stream broke; etcd3 reconnects by itself, but may skip events.
+ * - `connected`: the stream is (re)established; after a disconnect the owner should re-list.
+ * - `error` (Error): the watch is dead (for example its revision was compacted): re-list and watch again.
+ */
+export class PrefixWatch extends EventEmitter {
+  constructor(private readonly watcher: Watcher) {
+    super();
+    watcher.on('put', (kv, prev) => this.emit('event', { type: 'put', kv: toKv(kv), prev: prev && toKv(prev) }));
+    watcher.on('delete', (kv, prev) =>
+      this.emit('event', { type: 'delete', kv: toKv(kv), prev: prev && toKv(prev) }),
+    );
+    watcher.on('disconnected', (err) => this.emit('disconnected', translate(err, 'watch')));
+    watcher.on('connected', () => this.emit('connected'));
+    watcher.on('error', (err) => this.emit('error', translate(err, 'watch')));
+  }
+
+  /** Stop watching and release the stream. */
+  async cancel(): Promise<void> {
+    await this.watcher.cancel().catch(() => undefined);
+    this.removeAllListeners();
+  }
+}
+
+/** beacon's handle on etcd. Create with `Store.connect`, release with `close`. */
+export class Store {
+  private constructor(
+    private readonly client: Etcd3,
+    readonly requestTimeoutMs: number,
+  ) {}
+
+  /** A store for a config; connects lazily on the first call. */
+  static connect(cfg: EtcdConfig): Store {
+    return new Store(createClient(cfg), cfg.requestTimeoutMs);
+  }
+
+  /** Release the connection (pending calls fail). */
+  close(): void {
+    this.client.close();
+  }
+
+  /** Read one key. */
+  async get(key: string): Promise<KeyValue | undefined> {
+    const res = await call(`get ${key}`, () => this.client.get(key).exec());
+    const kv = res.kvs[0];
+    return kv ? toKv(kv) : undefined;
+  }
+
+  /** Read every key under a prefix, with the revision of the read. */
+  async list(prefix: string): Promise<Listing> {
+    const res = await call(`list ${prefix}`, () => this.client.getAll().prefix(prefix).exec());
+    return { revision: res.header.revision, kvs: res.kvs.map(toKv) };
+  }
+
+  /** Read several keys in one round trip (a read-only transaction: no revision, no write). */
+  async getMany(keys: string[]): Promise<{ revision: string; kvs: (KeyValue | undefined)[] }> {
+    if (keys.length === 0) return { revision: '0', kvs: [] };
+    const r = await this.txn([{ key: keys[0]!, target: 'Version', op: '>', value: -1 }], keys.map((k) => ({ get: k })));
+    return { revision: r.revision, kvs: r.gets };
+  }
+
+  /** Write one key, optionally bound to a lease (hex). Returns the new revision. */
+  async put(key: string, value: string, lease?: string): Promise<string> {
+    const res = await call(`put ${key}`, () => {
+      const b = this.client.put(key).value(value);
+      return (lease ? b.lease(leaseFromHex(lease)) : b).exec();
+    });
+    return res.header.revision;
+  }
+
+  /** Delete one key; resolves whether it existed. */
+  async delete(key: string): Promise<boolean> {
+    const res = await call(`delete ${key}`, () => this.client.delete().key(key).exec());
+    return Number(res.deleted) > 0;
+  }
+
+  /** Run `then` if every compare holds, else `otherwise`, atomically. */
+  async txn(compares: Compare[], then: TxnOp[], otherwise: TxnOp[] = []): Promise<TxnResult> {
+    const res = await call('txn', () => {
+      let b = this.client.if(compares[0]!.key, compares[0]!.target, compares[0]!.op, compares[0]!.value);
+      for (const c of compares.slice(1)) b = b.and(c.key, c.target, c.op, c.value);
+      return b
+        .then(...then.map((op) => this.op(op)))
+        .else(...otherwise.map((op) => this.op(op)))
+        .commit();
+    });
+    const ops = res.succeeded ? then : otherwise;
+    const gets: (KeyValue | undefined)[] = [];
+    res.responses.forEach((r, i) => {
+      if ('get' in ops[i]!) {
+        const kv = r.response_range?.kvs[0];
+        gets.push(kv ? toKv(kv) : undefined);
+      }
+    });
+    return { succeeded: res.succeeded, revision: res.header.revision, gets };
+  }
+
+  private op(op: TxnOp): IRequestOp | IOperation {
+    if ('put' in op) {
+      const b = this.client.put(op.put).value(op.value);
+      return op.lease ? b.lease(leaseFromHex(op.lease)) : b;
+    }
+    if ('delete' in op) return this.client.delete().key(op.delete);
+    if ('deletePrefix' in op) return this.client.delete().prefix(op.deletePrefix);
+    return this.client.get(op.get);
+  }
+
+  /** Grant a lease; reads back the TTL etcd really granted. */
+  async grant(ttl: number): Promise<Grant> {
+    const res = await call('lease grant', () => this.client.leaseClient.leaseGrant({ TTL: ttl, ID: 0 }));
+    return { id: leaseToHex(res.ID), ttl: Number(res.TTL) };
+  }
+
+  /**
+   * One keepalive with its own deadline. Resolves the remaining TTL in seconds: 0 means the
+   * lease is gone on the server. Rejects (EtcdUnavailableError) when etcd does not answer in time.
+   */
+  async keepAliveOnce(lease: string, timeoutMs: number): Promise<number> {
+    return call('lease keepalive', async () => {
+      const stream = await this.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + timeoutMs });
+      try {
+        return await new Promise<number>((resolve, reject) => {
+          // A hung server never answers: the deadline cancels the stream, but guard with a timer too.
+          const timer = setTimeout(() => reject(new Error('keepalive deadline exceeded')), timeoutMs + 50);
+          stream.on('data', (res) => {
+            clearTimeout(timer);
+            resolve(Number(res.TTL));
+          });
+          stream.on('error', (err) => {
+            clearTimeout(timer);
+            reject(err);
+          });
+          stream.write({ ID: leaseFromHex(lease) });
+        });
+      } finally {
+        // Late errors from a cancelled stream must not become unhandled 'error' events.
+        stream.on('error', () => undefined);
+        stream.end();
+      }
+    });
+  }
+
+  /** Revoke a lease (deletes its keys); a lease that is already gone is not an error. */
+  async revoke(lease: string): Promise<void> {
+    try {
+      await call('lease revoke', () => this.client.leaseClient.leaseRevoke({ ID: leaseFromHex(lease) }));
+    } catch (err) {
+      if ((err as Error).name !== 'LeaseLostError') throw err;
+    }
+  }
+
+  /** Remaining and granted TTL of a lease (-1 remaining when it is gone). */
+  async timeToLive(lease: string): Promise<{ ttl: number; grantedTtl: number }> {
+    const res = await call('lease timetolive', () =>
+      this.client.leaseClient.leaseTimeToLive({ ID: leaseFromHex(lease), keys: false }),
+    );
+    return { ttl: Number(res.TTL), grantedTtl: Number(res.grantedTTL) };
+  }
+
+  /** Watch a prefix from a revision (inclusive), with previous values. */
+  async watch(prefix: string, fromRevision: string): Promise<PrefixWatch> {
+    const w = await call(`watch ${prefix}`, () =>
+      this.client.watch().prefix(prefix).startRevision(fromRevision).withPreviousKV().create(),
+    );
+    return new PrefixWatch(w);
+  }
+
+  /** Watch several exact keys on one stream each (etcd3 multiplexes them on one gRPC stream). */
+  async watchKey(key: string, fromRevision: string): Promise<PrefixWatch> {
+    const w = await call(`watch ${key}`, () =>
+      this.client.watch().key(key).startRevision(fromRevision).withPreviousKV().create(),
+    );
+    return new PrefixWatch(w);
+  }
+}

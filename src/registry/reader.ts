@@ -1,0 +1,114 @@
+// Read the registry back for consumers (CLI, client library): decode, skip and count garbage.
+import { DecodeError } from '../errors.js';
+import type { Keys } from '../etcd/keys.js';
+import type { KeyValue, Store } from '../etcd/store.js';
+import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
+import { decodeEndpoint, decodeIdentity, decodeNode } from './codec.js';
+
+/** What is known of one node name: its live record (if registered) and its identity. */
+export interface NodeEntry {
+  name: string;
+  live?: NodeRecord;
+  identity?: NodeIdentity;
+}
+
+/** How a node looks to a reader: `up`/`leaving` while registered; `left` or `failed` after. */
+export type NodeStatus = 'up' | 'leaving' | 'left' | 'failed';
+
+/** One node as the CLI and library show it. */
+export interface NodeView {
+  name: string;
+  status: NodeStatus;
+  address: string;
+  bootId: string;
+  machineId: string;
+  labels: Record<string, string>;
+  services: string[];
+  lease: string;
+  registeredAt: string;
+  live?: NodeRecord;
+}
+
+/** Everything read in one go, with the keys that could not be decoded. */
+export interface Snapshot {
+  nodes: Map<string, NodeEntry>;
+  endpoints: EndpointRecord[];
+  errors: DecodeError[];
+}
+
+/** Decode every node and endpoint key under the prefix (two prefix reads). */
+export async function readRegistry(store: Store, keys: Keys): Promise<Snapshot> {
+  const [nodes, services] = await Promise.all([store.list(keys.nodes), store.list(keys.services)]);
+  return buildSnapshot(keys, [...nodes.kvs, ...services.kvs]);
+}
+
+/** Build a snapshot from raw key-values (also used by watchers that keep their own copy). */
+export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
+  const snap: Snapshot = { nodes: new Map(), endpoints: [], errors: [] };
+  const entry = (name: string) => {
+    let e = snap.nodes.get(name);
+    if (!e) snap.nodes.set(name, (e = { name }));
+    return e;
+  };
+  for (const kv of kvs) {
+    const k = keys.parse(kv.key);
+    if (k.kind === 'live') {
+      const r = decodeNode(kv);
+      if (r instanceof DecodeError) snap.errors.push(r);
+      else if (r.name !== k.node) snap.errors.push(new DecodeError(kv.key, `name ${JSON.stringify(r.name)} does not match key`));
+      else entry(k.node).live = r;
+    } else if (k.kind === 'identity') {
+      const r = decodeIdentity(kv);
+      if (r instanceof DecodeError) snap.errors.push(r);
+      else entry(k.node).identity = r;
+    } else if (k.kind === 'endpoint') {
+      const r = decodeEndpoint(kv);
+      if (r instanceof DecodeError) snap.errors.push(r);
+      else if (r.service !== k.service || r.node !== k.node) snap.errors.push(new DecodeError(kv.key, 'record does not match key'));
+      else snap.endpoints.push(r);
+    }
+  }
+  snap.endpoints.sort((a, b) => a.service.localeCompare(b.service) || a.node.localeCompare(b.node));
+  return snap;
+}
+
+/** The status of a node entry: registered, or gone gracefully (leave marker on its lease), or failed. */
+export function nodeStatus(e: NodeEntry): NodeStatus {
+  if (e.live) return e.live.state === 'leaving' ? 'leaving' : 'up';
+  if (e.identity?.left && e.identity.left.lease === e.identity.lease) return 'left';
+  return 'failed';
+}
+
+/** Node views sorted by name. */
+export function nodeViews(snap: Snapshot): NodeView[] {
+  const services = new Map<string, string[]>();
+  for (const ep of snap.endpoints) services.set(ep.node, [...(services.get(ep.node) ?? []), ep.service]);
+  return [...snap.nodes.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((e) => {
+      const src = e.live ?? e.identity;
+      return {
+        name: e.name,
+        status: nodeStatus(e),
+        address: e.live?.address ?? '',
+        bootId: src?.bootId ?? '',
+        machineId: src?.machineId ?? '',
+        labels: e.live?.labels ?? {},
+        services: (services.get(e.name) ?? []).sort(),
+        lease: e.live?.lease ?? '',
+        registeredAt: src?.registeredAt ?? '',
+        ...(e.live ? { live: e.live } : {}),
+      };
+    });
+}
+
+/** One service's endpoints (one prefix read), or every service's when `service` is absent. */
+export async function listEndpoints(
+  store: Store,
+  keys: Keys,
+  service?: string,
+): Promise<{ endpoints: EndpointRecord[]; errors: DecodeError[] }> {
+  const { kvs } = await store.list(service ? keys.service(service) : keys.services);
+  const snap = buildSnapshot(keys, kvs);
+  return { endpoints: snap.endpoints, errors: snap.errors };
+}
