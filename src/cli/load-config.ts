@@ -1,7 +1,8 @@
 // Config for a subcommand: the file named by --config (if any), then environment, then flags.
 import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import type { CommandContext } from './command.js';
-import { loadAgentConfig, parseAgentConfig } from '../config/load.js';
+import { loadAgentConfig, parseClientConfig, readConfigFile, type ClientConfig } from '../config/load.js';
 import type { AgentConfig } from '../config/types.js';
 
 /** The overrides every subcommand's common flags carry. */
@@ -14,8 +15,19 @@ export function overridesOf(ctx: CommandContext): { etcd?: string; prefix?: stri
   };
 }
 
-/** Load the agent config for a command; without --config, defaults plus environment plus flags. */
+/** Load the full agent config named by --config (or `path`). */
 export async function commandConfig(ctx: CommandContext, path = ctx.values.config): Promise<AgentConfig> {
-  const opts = { env: ctx.env, overrides: overridesOf(ctx), hostname: hostname() };
-  return typeof path === 'string' ? loadAgentConfig(path, opts) : parseAgentConfig({}, opts);
+  return loadAgentConfig(String(path), { env: ctx.env, overrides: overridesOf(ctx), hostname: hostname() });
+}
+
+/** etcd and prefix only, for read commands: from --config if given (other sections ignored), env, flags. */
+export async function clientConfig(ctx: CommandContext): Promise<ClientConfig> {
+  const path = ctx.values.config;
+  const raw = typeof path === 'string' ? await readConfigFile(path) : undefined;
+  return parseClientConfig(raw, {
+    env: ctx.env,
+    overrides: overridesOf(ctx),
+    hostname: hostname(),
+    ...(typeof path === 'string' ? { baseDir: dirname(resolve(path)) } : {}),
+  });
 }

@@ -1,11 +1,12 @@
 // Human-facing error reports for the CLI: one line naming the problem, and a meaningful exit code.
 import { BeaconError, ConfigError, EtcdUnavailableError } from '../errors.js';
 import { ExitCode, type CommandContext } from './command.js';
+import { formatConfigError } from '../config/load.js';
 
 /** Print a config error (or aggregate) and return exit code 2; rethrow anything else. */
-export function reportConfigError(ctx: Pick<CommandContext, 'stderr'>, err: unknown): number {
+export function reportConfigError(ctx: Pick<CommandContext, 'stderr'>, err: unknown, file?: string): number {
   if (err instanceof ConfigError || (err instanceof BeaconError && err.name.startsWith('Config'))) {
-    ctx.stderr.write(`config error: ${err.message}\n`);
+    ctx.stderr.write(`${formatConfigError(err, file)}\n`);
     return ExitCode.usage;
   }
   if (isFileError(err)) {

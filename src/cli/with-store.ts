@@ -1,9 +1,9 @@
 // Shared plumbing for read commands: config → store → run → translate errors to exit codes.
 import { Keys } from '../etcd/keys.js';
 import { Store } from '../etcd/store.js';
-import type { AgentConfig } from '../config/types.js';
+import type { ClientConfig } from '../config/load.js';
 import { ExitCode, type CommandContext } from './command.js';
-import { commandConfig } from './load-config.js';
+import { clientConfig } from './load-config.js';
 import { parseFormat, type Format } from './output.js';
 import { reportConfigError, reportRuntimeError } from './report.js';
 
@@ -11,7 +11,7 @@ import { reportConfigError, reportRuntimeError } from './report.js';
 export interface StoreContext {
   store: Store;
   keys: Keys;
-  config: AgentConfig;
+  config: ClientConfig;
   format: Format;
 }
 
@@ -22,9 +22,9 @@ export async function withStore(ctx: CommandContext, body: (s: StoreContext) => 
     ctx.stderr.write(`${format.error}\n`);
     return ExitCode.usage;
   }
-  let config: AgentConfig;
+  let config: ClientConfig;
   try {
-    config = await commandConfig(ctx);
+    config = await clientConfig(ctx);
   } catch (err) {
     return reportConfigError(ctx, err);
   }

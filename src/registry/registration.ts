@@ -206,7 +206,7 @@ export class Registration extends EventEmitter {
         this.written = desired;
         this.conflictHolder = undefined;
         if (this.outageSince !== undefined) this.outageSince = undefined;
-        this.log.info({ node: this.opts.node, lease: grant.id, ttl: grant.ttl }, 'registered');
+        this.log.info({ lease: grant.id, ttl: grant.ttl }, 'registered');
         await this.startWatches(res.revision);
         this.emit('registered', grant);
         return 'registered';

@@ -153,13 +153,18 @@ export class EtcdCluster {
     return this.members.map((m) => m.endpoint).join(',');
   }
 
-  /** Run etcdctl against the cluster; returns stdout, throws on failure. */
-  etcdctl(args: string[], input?: string): string {
+  /**
+   * Run etcdctl against the cluster; returns stdout, throws on failure. With `untilMs`, the
+   * command (a watch) is stopped after that long and whatever it printed is returned.
+   */
+  etcdctl(args: string[], input?: string, untilMs?: number): string {
     const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', this.endpoints, ...args], {
       env: { ...process.env, ETCDCTL_API: '3' },
       encoding: 'utf8',
       input,
+      ...(untilMs ? { timeout: untilMs, killSignal: 'SIGTERM' as const } : {}),
     });
+    if (untilMs && r.signal) return r.stdout;
     if (r.status !== 0) throw new Error(`etcdctl ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   }

@@ -21,7 +21,7 @@ export const agentCommand: Command = {
     try {
       cfg = await commandConfig(ctx);
     } catch (err) {
-      return reportConfigError(ctx, err);
+      return reportConfigError(ctx, err, ctx.values.config);
     }
     const log = createLogger(cfg.log.level);
     const agent = new Agent(cfg, log);

@@ -1,16 +1,10 @@
 // `beacon nodes`: every known node, registered or gone, read straight from etcd.
 import { nodeViews, readRegistry, type NodeView } from '../../registry/reader.js';
 import { ExitCode, type Command } from '../command.js';
-import { writeView, type Column } from '../output.js';
+import { writeView } from '../output.js';
+import { nodeColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 
-const columns: Column<NodeView>[] = [
-  { header: 'NAME', get: (n) => n.name },
-  { header: 'STATUS', get: (n) => n.status },
-  { header: 'ADDRESS', get: (n) => n.address || '-' },
-  { header: 'SERVICES', get: (n) => n.services.join(',') || '-' },
-  { header: 'LABELS', get: (n) => Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-' },
-];
 
 /** The stable JSON shape of one node (scripts rely on these names). */
 export function nodeJson(n: NodeView): Record<string, unknown> {
@@ -38,7 +32,7 @@ export const nodesCommand: Command = {
     withStore(ctx, async ({ store, keys, format }) => {
       const snap = await readRegistry(store, keys);
       for (const e of snap.errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
-      writeView(ctx.stdout, format, columns, nodeViews(snap), nodeJson);
+      writeView(ctx.stdout, format, nodeColumns, nodeViews(snap), nodeJson);
       return ExitCode.ok;
     }),
 };

@@ -3,16 +3,10 @@ import { isValidName } from '../../etcd/keys.js';
 import { listEndpoints } from '../../registry/reader.js';
 import type { EndpointRecord } from '../../types.js';
 import { ExitCode, type Command } from '../command.js';
-import { writeView, type Column } from '../output.js';
+import { writeView } from '../output.js';
+import { serviceColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 
-const columns: Column<EndpointRecord>[] = [
-  { header: 'SERVICE', get: (e) => e.service },
-  { header: 'NODE', get: (e) => e.node },
-  { header: 'ADDRESS', get: (e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}` },
-  { header: 'HEALTH', get: (e) => e.health },
-  { header: 'TAGS', get: (e) => e.tags.join(',') || '-' },
-];
 
 /** The stable JSON shape of one endpoint (scripts rely on these names). */
 export function endpointJson(e: EndpointRecord): Record<string, unknown> {
@@ -46,7 +40,7 @@ export const servicesCommand: Command = {
       }
       const { endpoints, errors } = await listEndpoints(store, keys, name);
       for (const e of errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
-      writeView(ctx.stdout, format, columns, endpoints, endpointJson);
+      writeView(ctx.stdout, format, serviceColumns, endpoints, endpointJson);
       return ExitCode.ok;
     }),
 };

@@ -20,7 +20,7 @@ export const validateCommand: Command = {
       ctx.stdout.write(`${file}: ok (node ${cfg.node.name}, ${cfg.services.length} services)\n`);
       return ExitCode.ok;
     } catch (err) {
-      return reportConfigError(ctx, err);
+      return reportConfigError(ctx, err, file);
     }
   },
 };

@@ -1,0 +1,104 @@
+// The agent recovers its registration by itself: etcd down and back, lease revoked, keys deleted, etcd hung.
+import test from 'ava';
+import { EtcdCluster, waitFor } from '../helpers/etcd.js';
+import { BeaconProcess, writeConfig } from '../helpers/process.js';
+
+let etcd: EtcdCluster;
+
+const PREFIX = '/t-recovery';
+const LIVE = `${PREFIX}/v1/nodes/n1/live`;
+const WEB = `${PREFIX}/v1/services/web/n1`;
+
+function getJson(key: string): Record<string, unknown> | undefined {
+  const out = etcd.etcdctl(['--command-timeout=1s', 'get', key, '--print-value-only']).trim();
+  return out ? JSON.parse(out) : undefined;
+}
+
+/** The lease holding the live record, if the live record exists and its lease is alive. */
+function liveLease(): string | undefined {
+  const rec = getJson(LIVE);
+  if (!rec || !getJson(WEB)) return undefined;
+  const ttl = etcd.etcdctl(['lease', 'timetolive', String(rec.lease)]);
+  return /remaining\((\d+)s\)/.test(ttl) ? String(rec.lease) : undefined;
+}
+
+let agent: BeaconProcess;
+test.before(async () => {
+  etcd = await EtcdCluster.start();
+  const cfg = writeConfig(
+    [
+      'etcd:',
+      `  endpoints: [${etcd.endpoints}]`,
+      `prefix: ${PREFIX}`,
+      'node: { name: n1, ttl: 2s }',
+      'services:',
+      '  - { name: web, port: 8080 }',
+      '',
+    ].join('\n'),
+  );
+  agent = new BeaconProcess(['agent', '--config', cfg, '--log-level', 'info']);
+  await agent.waitLine((l) => l.msg === 'registered');
+});
+test.after.always(async () => {
+  await agent?.stop('SIGKILL');
+  await etcd?.destroy();
+});
+
+test.serial('etcd down for longer than the TTL, restarted on the same data dir: registered again within 2 s', async (t) => {
+  const before = liveLease()!;
+  t.truthy(before);
+  const from = agent.lines.length;
+  await etcd.members[0]!.stop('SIGTERM');
+  // The agent's own deadline (last keepalive + TTL) passes: it says so, without etcd3's late `lost`.
+  await agent.waitLine((l) => l.msg === 'registration lost', 6_000, from);
+  await etcd.members[0]!.start();
+  const answering = Date.now();
+  const lease = await waitFor(() => liveLease(), { timeoutMs: 2_000, intervalMs: 50, what: 're-registration' });
+  t.log(`registered again ${Date.now() - answering} ms after etcd answered`);
+  t.not(lease, before);
+  t.true(agent.proc.exitCode === null, 'the agent never exits because etcd is away');
+});
+
+test.serial('lease revoked with etcdctl: a new lease and everything written again within 2 s', async (t) => {
+  const before = await waitFor(() => liveLease(), { what: 'registered' });
+  const revokedAt = Date.now();
+  etcd.etcdctl(['lease', 'revoke', before]);
+  const lease = await waitFor(() => {
+    const l = liveLease();
+    return l !== before && l;
+  }, { timeoutMs: 2_000, intervalMs: 50, what: 're-registration after revoke' });
+  t.log(`registered again ${Date.now() - revokedAt} ms after the revoke`);
+  t.not(lease, before);
+});
+
+test.serial('keys deleted with etcdctl: written again within 2 s', async (t) => {
+  const lease = await waitFor(() => liveLease(), { what: 'registered' });
+  const deletedAt = Date.now();
+  etcd.etcdctl(['del', `${PREFIX}/v1/`, '--prefix']);
+  await waitFor(() => liveLease() && getJson(`${PREFIX}/v1/nodes/n1/identity`), {
+    timeoutMs: 2_000,
+    intervalMs: 50,
+    what: 'keys rewritten after delete',
+  });
+  t.log(`rewritten ${Date.now() - deletedAt} ms after the delete`);
+  // The lease was still alive: the agent rewrote under the same one.
+  t.is(liveLease(), lease);
+});
+
+test.serial('etcd hung (SIGSTOP) then SIGCONT: the agent notices within seconds and recovers', async (t) => {
+  await waitFor(() => liveLease(), { what: 'registered' });
+  const from = agent.lines.length;
+  const stoppedAt = Date.now();
+  etcd.members[0]!.signal('SIGSTOP');
+  try {
+    await agent.waitLine((l) => l.msg === 'etcd not answering', 5_000, from);
+    t.log(`noticed ${Date.now() - stoppedAt} ms after SIGSTOP`);
+    await agent.waitLine((l) => l.msg === 'registration lost', 6_000, from);
+  } finally {
+    etcd.members[0]!.signal('SIGCONT');
+  }
+  const resumed = Date.now();
+  await waitFor(() => liveLease(), { timeoutMs: 3_000, intervalMs: 50, what: 'registered after SIGCONT' });
+  t.log(`registered ${Date.now() - resumed} ms after SIGCONT`);
+  t.true(agent.proc.exitCode === null);
+});

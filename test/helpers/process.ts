@@ -1,0 +1,86 @@
+// Run `beacon` as a real process in tests and read its JSON log lines.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './etcd.js';
+
+/** The repository root (tests run from dist/test/...). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The CLI entry point. */
+export const BEACON_BIN = join(REPO_ROOT, 'bin/beacon.js');
+
+/** Write a config file into a fresh temp dir; returns its path. */
+export function writeConfig(text: string, name = 'config.yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'beacon-cfg-'));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** Run a short `beacon` command to completion. */
+export function beacon(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BEACON_BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A long-running `beacon` process whose stdout JSON lines are collected. */
+export class BeaconProcess {
+  readonly proc: ChildProcess;
+  readonly lines: Record<string, unknown>[] = [];
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.proc = spawn(process.execPath, [BEACON_BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    let buf = '';
+    this.proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          this.lines.push(JSON.parse(line));
+        } catch {
+          this.lines.push({ raw: line });
+        }
+      }
+    });
+    this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exited = new Promise((res) => this.proc.once('exit', (code) => res(code)));
+  }
+
+  /** The first log line matching `pred` after index `from`, waiting up to `timeoutMs`. */
+  async waitLine(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000, from = 0): Promise<Record<string, unknown>> {
+    return waitFor(() => this.lines.slice(from).find(pred), {
+      timeoutMs,
+      what: `log line from beacon (stderr: ${this.stderr.slice(-500)})`,
+    });
+  }
+
+  /** Log lines with message `msg`. */
+  withMsg(msg: string): Record<string, unknown>[] {
+    return this.lines.filter((l) => l.msg === msg);
+  }
+
+  /** Send a signal. */
+  kill(sig: NodeJS.Signals): void {
+    this.proc.kill(sig);
+  }
+
+  /** Stop (SIGKILL by default) and wait for exit. */
+  async stop(sig: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(sig);
+    return this.exited;
+  }
+}
