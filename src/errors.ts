@@ -16,7 +16,16 @@ export class ConfigError extends BeaconError {
     readonly problem: string,
     options?: { cause?: unknown },
   ) {
-    super(`${field}: ${problem} (got ${showValue(value)})`, options);
+    // A missing value has nothing to show: `services[0].port: is required`.
+    super(value === undefined ? `${field}: ${problem}` : `${field}: ${problem} (got ${showValue(value)})`, options);
+  }
+}
+
+/** Several config problems found in one pass; `errors` lists them all, field/value/problem are the first one's. */
+export class ConfigErrors extends ConfigError {
+  constructor(readonly errors: readonly ConfigError[]) {
+    super(errors[0].field, errors[0].value, errors[0].problem);
+    this.message = `${errors.length} config problems:\n${errors.map((e) => `  ${e.message}`).join('\n')}`;
   }
 }
 

@@ -17,6 +17,14 @@ export interface EtcdConfig {
   dialTimeoutMs: number;
 }
 
+/** A variable to read from an environment file; `key` may hold `*` globs, compiled into `pattern`. */
+export interface EnvFileKey {
+  path: string;
+  key: string;
+  /** `key` compiled: `*` matches any run of letters, digits and `_`; the first matching line with an IP wins. */
+  pattern: RegExp;
+}
+
 /** How the node's address is chosen; `order` lists the sources tried, first wins. */
 export interface AddressConfig {
   /** Explicit address (source `config`). */
@@ -26,7 +34,7 @@ export interface AddressConfig {
   /** CIDR to pick the first matching local address from (source `cidr`). */
   cidr?: string;
   /** Environment files and keys to read (source `env-file`), tried in order. */
-  envFiles: { path: string; key: string }[];
+  envFiles: EnvFileKey[];
   /** Sources in the order tried. Default: config, interface, cidr, env-file, etcd-route, default-route. */
   order: AddressSource[];
 }

@@ -1,0 +1,118 @@
+// Load the agent config: read the file (YAML 1.2 core schema, or JSON), then parse → defaults → validate → freeze.
+// The only I/O here is reading the file; parseAgentConfig itself is pure.
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, extname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { AgentConfig, EtcdConfig } from './types.js';
+import { ConfigError, ConfigErrors } from '../errors.js';
+import { Fields, readEnum } from './fields.js';
+import { parseEtcd, parsePrefix } from './etcd.js';
+import { parseNode } from './node.js';
+import { parseServices } from './services.js';
+import { envValue, parseSections, type ParseContext, type ParseOptions, type SectionParsers } from './sections.js';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** The `log` section: --log-level > $BEACON_LOG_LEVEL > file > info. */
+export function parseLog(raw: unknown, ctx: ParseContext): AgentConfig['log'] {
+  const f = new Fields('log', raw, ctx.problems);
+  const fromFile = f.oneOf('level', LOG_LEVELS);
+  f.done();
+  const env = envValue(ctx, 'BEACON_LOG_LEVEL');
+  const level =
+    (ctx.overrides.logLevel !== undefined ? readEnum(ctx.problems, '--log-level', ctx.overrides.logLevel, LOG_LEVELS) : undefined) ??
+    (env !== undefined ? readEnum(ctx.problems, '$BEACON_LOG_LEVEL', env, LOG_LEVELS) : undefined) ??
+    fromFile ??
+    'info';
+  return { level };
+}
+
+/** The agent config's top-level sections; a new section is one more entry here (and in AgentConfig). */
+export const agentSections: SectionParsers<AgentConfig> = {
+  etcd: parseEtcd,
+  prefix: parsePrefix,
+  node: parseNode,
+  services: parseServices,
+  log: parseLog,
+};
+
+/** Validate a raw parsed document into a frozen AgentConfig; throws ConfigError/ConfigErrors. Pure. */
+export function parseAgentConfig(raw: unknown, opts: ParseOptions = {}): AgentConfig {
+  return parseSections(raw, agentSections, opts);
+}
+
+/** What a client (CLI, watcher) needs to reach beacon's data; other sections of the file are ignored. */
+export interface ClientConfig {
+  etcd: EtcdConfig;
+  prefix: string;
+}
+
+/** Read only `etcd` and `prefix` (flags and environment apply as for the agent); raw may be undefined (no file). */
+export function parseClientConfig(raw: unknown, opts: ParseOptions = {}): ClientConfig {
+  return parseSections<ClientConfig>(raw, { etcd: parseEtcd, prefix: parsePrefix }, opts, { ignoreOthers: true });
+}
+
+/** Read a config file into a raw document: JSON for `.json`, YAML 1.2 (core schema, a JSON superset) otherwise. */
+export async function readConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(path, undefined, `cannot read the config file (${code})`, { cause: err });
+  }
+  return extname(path).toLowerCase() === '.json' ? parseJson(path, text) : parseYaml(path, text);
+}
+
+function parseYaml(path: string, text: string): unknown {
+  const doc = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true });
+  const err = doc.errors[0];
+  if (err) {
+    const pos = err.linePos?.[0];
+    const where = pos ? `${path}:${pos.line}:${pos.col}` : path;
+    const line = pos ? text.split('\n')[pos.line - 1]?.trim() : undefined;
+    const problem =
+      err.code === 'MULTIPLE_DOCS' ? 'holds more than one document' : err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(where, line, `not valid YAML: ${problem}`, { cause: err });
+  }
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Alias bombs and the like: the document is well-formed but not usable as data.
+    throw new ConfigError(path, undefined, `not usable YAML: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function parseJson(path: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const at = /position (\d+)/.exec(String((err as Error).message));
+    const before = at ? text.slice(0, Number(at[1])).split('\n') : undefined;
+    const where = before ? `${path}:${before.length}:${before[before.length - 1].length + 1}` : path;
+    const line = before ? text.split('\n')[before.length - 1].trim() : undefined;
+    const problem = String((err as Error).message).replace(/ at position \d+.*$/, '');
+    throw new ConfigError(where, line, `not valid JSON: ${problem}`, { cause: err });
+  }
+}
+
+/** Read and validate an agent config file. Defaults: process.env, os.hostname(), paths relative to the file. */
+export async function loadAgentConfig(path: string, opts: ParseOptions = {}): Promise<AgentConfig> {
+  const raw = await readConfigFile(path);
+  return parseAgentConfig(raw, { env: process.env, hostname: hostname(), baseDir: dirname(resolve(path)), ...opts });
+}
+
+/** Every problem in an error, one per line, for people (the CLI's `validate` and start-up failures). */
+export function formatConfigError(err: unknown, file?: string): string {
+  const head = file ? `invalid config ${file}:` : 'invalid config:';
+  if (err instanceof ConfigErrors) return [head, ...err.errors.map((e) => `  ${e.message}`)].join('\n');
+  if (err instanceof ConfigError) return `${head}\n  ${err.message}`;
+  return `${head}\n  ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** A copy of the config safe to print or log: the etcd password replaced by `***`. */
+export function redactConfig<T extends { etcd: EtcdConfig }>(config: T): T {
+  if (config.etcd.password === undefined) return config;
+  return { ...config, etcd: { ...config.etcd, password: '***' } };
+}
