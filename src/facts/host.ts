@@ -1,8 +1,10 @@
-// Plain facts about the host, gathered once at agent start. The only importer of systeminformation.
+// Plain facts about the host, gathered once at agent start.
 //
-// Start to registered must stay under 1 s, so only cheap sources are used (measured on a 2-core
-// Debian 12 VM: the whole of gatherFacts takes ~2-5 ms, importing systeminformation ~20 ms):
-//   - memory: systeminformation's mem(), which reads /proc/meminfo (~2 ms);
+// Start to registered must stay under 1 s and the agent's RSS under 64 MiB, so only cheap sources
+// are used (measured on a 2-core Debian 12 VM: gatherFacts takes ~2-5 ms). systeminformation is
+// not loaded here: importing it costs ~20 ms and ~9 MiB of RSS for one number that the kernel's
+// sysinfo() gives as well; resource-pressure sampling (src/facts/resources.ts) loads it lazily.
+//   - memory: os.totalmem() (sysinfo(2) totalram, the same MemTotal /proc/meminfo shows);
 //   - OS name/version: os-release(5) read directly. systeminformation's osInfo() reads the same
 //     file but first runs `hostname -f` with execSync (a DNS lookup that blocks the event loop,
 //     for many seconds when DNS is down at boot), then `dmesg | grep` on non-UEFI hosts and a
@@ -13,7 +15,6 @@ import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import si from 'systeminformation';
 import type { NodeFacts } from '../types.js';
 import { readEnvFile } from './env-file.js';
 
@@ -27,7 +28,7 @@ export interface FactsOptions {
 /** Gather OS, kernel, architecture, CPU count and total memory; never throws for a missing file. */
 export async function gatherFacts({ root = '/', log }: FactsOptions = {}): Promise<NodeFacts> {
   const started = performance.now();
-  const [osRel, mem] = await Promise.all([readOsRelease(root), si.mem()]);
+  const osRel = await readOsRelease(root);
   const facts: NodeFacts = {
     os: osRel.name,
     osRelease: osRel.version,
@@ -36,8 +37,7 @@ export async function gatherFacts({ root = '/', log }: FactsOptions = {}): Promi
     arch: os.machine(),
     // os.cpus() is empty when /proc is not mounted; the parallelism hint still counts CPUs.
     cpus: os.cpus().length || os.availableParallelism(),
-    // si.mem() reports 0 when /proc/meminfo is unreadable; the kernel's sysinfo() is the fallback.
-    memoryBytes: mem.total > 0 ? mem.total : os.totalmem(),
+    memoryBytes: os.totalmem(),
   };
   log?.debug({ facts, durationMs: Math.round((performance.now() - started) * 10) / 10 }, 'facts gathered');
   return facts;

@@ -2,6 +2,7 @@
 import { Agent } from '../../agent/agent.js';
 import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../log.js';
+import { SdNotify } from '../../agent/sd-notify.js';
 import { ExitCode, type Command } from '../command.js';
 import { commandConfig } from '../load-config.js';
 import { reportConfigError } from '../report.js';
@@ -31,6 +32,10 @@ export const agentCommand: Command = {
         (err) => log.error({ err, field: err instanceof ConfigError ? err.field : undefined }, 'reload refused: config invalid'),
       );
     });
+    // READY once local setup is done, not after etcd answers: an etcd outage must not stall boot.
+    const notify = new SdNotify(ctx.env, log);
+    void agent.ready.then((l) => notify.ready(`node ${cfg.node.name} address ${l.address.address}`));
+    ctx.signal.addEventListener('abort', () => void notify.stopping(), { once: true });
     await agent.run(ctx.signal);
     return ExitCode.ok;
   },
