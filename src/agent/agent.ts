@@ -19,6 +19,11 @@ import {
 } from '../types.js';
 import { VERSION } from '../version.js';
 
+// RegExps (env-file key patterns) serialise as {}: compare them by source.
+function addressReplacer(_key: string, value: unknown): unknown {
+  return value instanceof RegExp ? value.source : value;
+}
+
 /** The current health of one service's endpoint, as the agent will write it. */
 export interface EndpointState {
   health: EndpointHealth;
@@ -98,8 +103,9 @@ export class Agent {
   }
 
   /**
-   * Apply a new config: services, labels and addresses change under the same lease. Changes to
-   * etcd, prefix, node name or TTL need a restart; they are reported and not applied.
+   * Apply a new config: services, labels and the log level change under the same lease. Changes
+   * to etcd, prefix, node name, TTL, keepalive or address settings need a restart; they are
+   * reported in the returned list (and the log line) and not applied.
    */
   reload(next: AgentConfig): string[] {
     const ignored: string[] = [];
@@ -108,12 +114,25 @@ export class Agent {
     if (next.prefix !== cur.prefix) ignored.push('prefix');
     if (next.node.name !== cur.node.name) ignored.push('node.name');
     if (next.node.ttl !== cur.node.ttl) ignored.push('node.ttl');
+    if (next.node.keepaliveIntervalMs !== cur.node.keepaliveIntervalMs) ignored.push('node.keepaliveInterval');
+    if (next.node.keepaliveTimeoutMs !== cur.node.keepaliveTimeoutMs) ignored.push('node.keepaliveTimeout');
+    if (JSON.stringify(next.node.address, addressReplacer) !== JSON.stringify(cur.node.address, addressReplacer)) {
+      ignored.push('node.address');
+    }
     this.config = {
       ...next,
       etcd: cur.etcd,
       prefix: cur.prefix,
-      node: { ...next.node, name: cur.node.name, ttl: cur.node.ttl },
+      node: {
+        ...next.node,
+        name: cur.node.name,
+        ttl: cur.node.ttl,
+        keepaliveIntervalMs: cur.node.keepaliveIntervalMs,
+        keepaliveTimeoutMs: cur.node.keepaliveTimeoutMs,
+        address: cur.node.address,
+      },
     };
+    this.log.level = next.log.level;
     const names = new Set(next.services.map((s) => s.name));
     for (const name of this.health.keys()) if (!names.has(name)) this.health.delete(name);
     this.log.info(

@@ -390,10 +390,15 @@ export class Registration extends EventEmitter {
     if (!lease) return;
     this.lease = undefined;
     const desired = this.render(lease, 'leaving');
+    // Only what the leave changes (the live record's state, the identity's leave marker).
+    const changed: Desired = {
+      leased: new Map([...desired.leased].filter(([k, v]) => this.written.leased.get(k) !== v)),
+      unleased: new Map([...desired.unleased].filter(([k, v]) => this.written.unleased.get(k) !== v)),
+    };
     try {
       await this.store.txn(
         [{ key: this.keys.live(this.opts.node), target: 'Lease', op: '==', value: leaseFromHex(lease.id) }],
-        this.puts(desired, lease.id),
+        this.puts(changed, lease.id),
       );
       await this.store.revoke(lease.id);
       this.log.info({ lease: lease.id }, 'left: lease revoked');

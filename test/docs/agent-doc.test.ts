@@ -1,0 +1,59 @@
+// docs/agent.md cannot drift: the log messages it lists are the agent's, the address order is the
+// default one, the examples it points to exist and validate, and its `beacon validate` sample is real.
+import test from 'ava';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, beacon, writeConfig } from '../helpers/process.js';
+import { DEFAULT_ADDRESS_ORDER } from '../../src/config/node.js';
+import { agentSections } from '../../src/config/load.js';
+import { code, codeBlocks, readDoc, tables } from './markdown.js';
+
+const doc = readDoc('docs/agent.md');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? sourceFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+test('every log message in the table is one the code logs', (t) => {
+  const src = sourceFiles(join(REPO_ROOT, 'src')).map((f) => readFileSync(f, 'utf8')).join('\n');
+  const table = tables(doc).find((x) => x.headers[0] === 'Message');
+  if (!table) return t.fail('docs/agent.md has no log message table');
+  t.true(table.rows.length >= 10);
+  for (const row of table.rows) {
+    const msg = code(row[0]!);
+    t.true(src.includes(`'${msg}'`), `src/ logs ${JSON.stringify(msg)}`);
+    t.regex(row[1]!, /^(trace|debug|info|warn|error|fatal)$/, `level of ${msg}`);
+  }
+});
+
+test('the address source order is the default order, loopback last', (t) => {
+  const section = doc.slice(doc.indexOf('## Address selection'), doc.indexOf('## Lease and keepalive'));
+  const listed = [...section.matchAll(/^\d+\. `([a-z-]+)`/gm)].map((m) => m[1]);
+  t.deepEqual(listed, [...DEFAULT_ADDRESS_ORDER, 'loopback']);
+});
+
+test('the config sections named are the loader\'s', (t) => {
+  for (const s of Object.keys(agentSections)) t.true(doc.includes(`\`${s}\``), `docs/agent.md names the ${s} section`);
+});
+
+test('the examples it points to exist and validate', (t) => {
+  const named = [...new Set([...doc.matchAll(/`(examples\/[^`]+)`/g)].map((m) => m[1]!))];
+  t.true(named.length >= 3);
+  for (const path of named) {
+    const r = beacon(['validate', join(REPO_ROOT, path)]);
+    t.is(r.code, 0, `${path}: ${r.stderr}`);
+  }
+});
+
+test('the `beacon validate` sample shows what beacon prints', (t) => {
+  const sample = codeBlocks(doc, 'text').find((b) => b.body.startsWith('$ beacon validate bad.yaml'));
+  if (!sample) return t.fail('docs/agent.md has no `beacon validate` sample');
+  const file = writeConfig('node:\n  name: n1\n  ttl: 1s\nservices:\n  - name: web\n    port: 70000\n', 'bad.yaml');
+  const r = beacon(['validate', file]);
+  t.is(r.code, 2);
+  const printed = (r.stdout + r.stderr).replaceAll(file, 'bad.yaml');
+  for (const line of sample.body.split('\n').slice(1)) t.true(printed.includes(line), `beacon prints ${JSON.stringify(line)}\n${printed}`);
+});
