@@ -33,7 +33,7 @@ function decode<T>(kv: KeyValue, required: Check): T | DecodeError {
       : type === 'object' ? typeof x === 'object' && x !== null && !Array.isArray(x)
       : type === 'object?' ? x === null || (typeof x === 'object' && !Array.isArray(x))
       : typeof x === type;
-    if (!ok) return new DecodeError(kv.key, `field ${field} is not ${type}`);
+    if (!ok) return new DecodeError(kv.key, `field ${field} is not ${type === 'object?' ? 'an object or null' : type}`);
   }
   return o as T;
 }
