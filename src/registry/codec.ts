@@ -9,7 +9,8 @@ export const MAX_VALUE_BYTES = 256 * 1024;
 
 type Check = Record<string, 'string' | 'number' | 'object' | 'array' | 'boolean' | 'object?'>;
 
-function decode<T>(kv: KeyValue, required: Check): T | DecodeError {
+/** Decode any beacon record: size cap, JSON object, schema version, required field types (the watcher's records too). */
+export function decode<T>(kv: KeyValue, required: Check): T | DecodeError {
   if (kv.value.length > MAX_VALUE_BYTES) {
     return new DecodeError(kv.key, `value too large (${kv.value.length} bytes)`);
   }

@@ -41,7 +41,7 @@ test('an empty document gives every default', (t) => {
 });
 
 test('the config is deeply frozen', (t) => {
-  const c = parse({ node: { ...node, labels: { a: 'b' } }, services: [{ name: 'web', port: 80, tags: ['x'], checks: [{ http: 'u' }] }] });
+  const c = parse({ node: { ...node, labels: { a: 'b' } }, services: [{ name: 'web', port: 80, tags: ['x'], checks: [{ http: 'http://127.0.0.1/' }] }] });
   t.true(Object.isFrozen(c));
   t.true(Object.isFrozen(c.etcd.endpoints));
   t.true(Object.isFrozen(c.node.labels));
@@ -54,7 +54,7 @@ test('the config is deeply frozen', (t) => {
 
 test('unknown top-level fields are rejected', (t) => {
   rejects(t, { node, servics: [] }, 'servics: unknown field (did you mean "services"?) (got [])');
-  rejects(t, { node, watcher: {} }, 'watcher: unknown field (got {})');
+  rejects(t, { node, watchr: {} }, 'watchr: unknown field (did you mean "watcher"?) (got {})');
 });
 
 test('a document that is not a mapping is one ConfigError', (t) => {
@@ -240,7 +240,7 @@ test('node address problems', (t) => {
 
 // ---- services ----
 
-test('services get defaults and keep checks raw', (t) => {
+test('services get defaults and parsed checks', (t) => {
   const [web, dns] = parse({
     node,
     services: [
@@ -248,7 +248,8 @@ test('services get defaults and keep checks raw', (t) => {
       { name: 'dns', port: 53, protocol: 'udp', address: 'fd00::5', tags: ['a', 'b'], meta: { version: '1.2' } },
     ],
   }).services;
-  t.deepEqual(web, { name: 'web', port: 8080, protocol: 'tcp', tags: [], meta: {}, checks: [{ http: 'http://127.0.0.1:8080/health', interval: '5s' }] });
+  t.like(web, { name: 'web', port: 8080, protocol: 'tcp', tags: [], meta: {} });
+  t.like(web.checks[0], { kind: 'http', id: 'web:http:0', url: 'http://127.0.0.1:8080/health', intervalMs: 5000, field: 'services[0].checks[0]' });
   t.deepEqual(dns, { name: 'dns', port: 53, protocol: 'udp', address: 'fd00::5', tags: ['a', 'b'], meta: { version: '1.2' }, checks: [] });
 });
 

@@ -1,0 +1,165 @@
+// The watcher's vocabulary: event types, the node status it keeps, events and reactions as stored in etcd.
+// Pure shapes and decoders; garbage never throws out of here (one bad key must not stop the watcher).
+import { DecodeError } from '../errors.js';
+import type { KeyValue } from '../etcd/store.js';
+import { decode } from '../registry/codec.js';
+import { SCHEMA_VERSION } from '../types.js';
+
+/** Every event type the watcher raises (the Health work adds ConditionChanged and EndpointCritical). */
+export const EVENT_TYPES = [
+  'NodeJoined',
+  'NodeFailed',
+  'NodeLeft',
+  'NodeRecovered',
+  'NodeRebooted',
+  'PartitionSuspected',
+] as const;
+
+/** One of EVENT_TYPES. */
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A node as the watcher records it: registered (`up`, `leaving`) or gone (`left` gracefully, `failed`). */
+export type WatchedState = 'up' | 'leaving' | 'left' | 'failed';
+
+/** How a transition was noticed: a watch event, or a comparison after a gap (start, reconnect, takeover). */
+export type DetectedBy = 'watch' | 'resync';
+
+/** `<prefix>/v1/watcher/status/<node>`: the leader's record of one node (unleased, one writer). */
+export interface StatusRecord {
+  schema: typeof SCHEMA_VERSION;
+  node: string;
+  state: WatchedState;
+  /** When `state` last changed, ISO 8601. */
+  since: string;
+  /** When the watcher last saw the node's registration present, ISO 8601. */
+  lastSeen: string;
+  reason: string;
+  /** The registration (lease, hex) the state is about: for `failed`/`left` the lost one. */
+  lease: string;
+  bootId: string;
+  address: string;
+}
+
+/** What became of one hook for one event: recorded in the reaction and copied into the event. */
+export type HookOutcome =
+  | { state: 'pending' }
+  | { state: 'ok'; attempts: number; durationMs: number; output: string }
+  | {
+      state: 'failed' | 'timeout';
+      attempts: number;
+      durationMs: number;
+      output: string;
+      exitCode?: number;
+      httpStatus?: number;
+      error?: string;
+    }
+  | { state: 'suppressed'; why: SuppressReason; detail: string };
+
+/** Why a hook did not run. */
+export type SuppressReason = 'mass-failure' | 'cooldown' | 'recovered' | 'hook-removed';
+
+/** `<prefix>/v1/watcher/events/<id>`: one event (retention lease); also printed as one JSON line. */
+export interface NodeEvent {
+  schema: typeof SCHEMA_VERSION;
+  /** Idempotency key: `<node>.<lease>.<type>` (the registration it is about), or `PartitionSuspected.<ms>`. */
+  id: string;
+  event: EventType;
+  /** The node's name; `*` for PartitionSuspected. */
+  node: string;
+  time: string;
+  reason: string;
+  detectedBy: DetectedBy;
+  lease: string;
+  bootId: string;
+  address: string;
+  /** The state before the transition (`unknown` when no watcher had seen the node). */
+  previous: WatchedState | 'unknown';
+  /** NodeRecovered: time spent failed. */
+  downtimeMs?: number;
+  /** NodeRebooted: the boot id before. */
+  previousBootId?: string;
+  /** PartitionSuspected: the nodes failed within the window, and the counts that tripped the guard. */
+  nodes?: string[];
+  failed?: number;
+  known?: number;
+  /** Outcome per hook name, filled in as reactions finish. */
+  hooks: Record<string, HookOutcome>;
+}
+
+/** Progress of a reaction: created pending with the event, advanced only by compare-and-swap. */
+export type ReactionState = 'pending' | 'running' | 'done' | 'failed' | 'suppressed';
+
+/** One attempt of a hook, as recorded (output capped). */
+export interface AttemptRecord {
+  attempt: number;
+  owner: string;
+  startedAt: string;
+  state: 'ok' | 'failed' | 'timeout' | 'interrupted';
+  durationMs: number;
+  exitCode?: number;
+  httpStatus?: number;
+  output: string;
+  error?: string;
+}
+
+/** `<prefix>/v1/watcher/reactions/<event id>.<hook>`: exactly-once progress of one hook for one event. */
+export interface ReactionRecord {
+  schema: typeof SCHEMA_VERSION;
+  id: string;
+  hook: string;
+  /** The event as raised (without hook outcomes): a new leader needs nothing else to resume. */
+  event: Omit<NodeEvent, 'hooks'>;
+  state: ReactionState;
+  /** Not to be started before this time (the mass-failure hold), ISO 8601. */
+  notBefore: string;
+  /** The watcher running it and the election lease it held when it started. */
+  owner: { id: string; lease: string } | null;
+  attempts: AttemptRecord[];
+  outcome: HookOutcome;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Final reaction states: never run again. */
+export const FINAL_STATES: readonly ReactionState[] = ['done', 'failed', 'suppressed'];
+
+/** The event id (idempotency key) of a node event: one per type and registration. */
+export function eventId(type: EventType, node: string, lease: string): string {
+  return `${node}.${lease || 'none'}.${type}`;
+}
+
+/** The reaction id of one hook for one event. */
+export function reactionId(event: string, hook: string): string {
+  return `${event}.${hook}`;
+}
+
+const STATES: readonly string[] = ['up', 'leaving', 'left', 'failed'];
+const REACTION_STATES: readonly string[] = ['pending', 'running', 'done', 'failed', 'suppressed'];
+
+/** Decode a status record. */
+export function decodeStatus(kv: KeyValue): StatusRecord | DecodeError {
+  const o = decode<StatusRecord>(kv, {
+    node: 'string', state: 'string', since: 'string', lastSeen: 'string', reason: 'string', lease: 'string', bootId: 'string', address: 'string',
+  });
+  if (o instanceof DecodeError) return o;
+  return STATES.includes(o.state) ? o : new DecodeError(kv.key, `unknown state ${JSON.stringify(o.state)}`);
+}
+
+/** Decode a reaction record. */
+export function decodeReaction(kv: KeyValue): ReactionRecord | DecodeError {
+  const o = decode<ReactionRecord>(kv, {
+    id: 'string', hook: 'string', state: 'string', notBefore: 'string', createdAt: 'string', updatedAt: 'string', event: 'object', attempts: 'array',
+  });
+  if (o instanceof DecodeError) return o;
+  if (!REACTION_STATES.includes(o.state)) return new DecodeError(kv.key, `unknown state ${JSON.stringify(o.state)}`);
+  const ev = o.event as unknown as Record<string, unknown>;
+  if (typeof ev.id !== 'string' || typeof ev.node !== 'string' || typeof ev.event !== 'string') {
+    return new DecodeError(kv.key, 'field event is not an event');
+  }
+  return o;
+}
+
+/** Decode a stored event. */
+export function decodeEvent(kv: KeyValue): NodeEvent | DecodeError {
+  return decode<NodeEvent>(kv, { id: 'string', event: 'string', node: 'string', time: 'string', hooks: 'object' });
+}

@@ -1,0 +1,177 @@
+// List-then-watch over the node keys, with resynchronisation after any gap. A gap is: the watch cancelled
+// (its revision compacted), its stream broken, or the liveness probe failing (etcd3 stays silent on a hung
+// server). After a gap the feed lists again and hands the whole model to its sink (level-triggered), then
+// watches from the new revision. It re-creates the watch itself rather than waiting for etcd3's reconnect,
+// whose backoff can grow to 30 s and which may skip events across a second disconnect.
+import type { Logger } from 'pino';
+import type { Keys } from '../etcd/keys.js';
+import type { PrefixWatch, Store, WatchEvent } from '../etcd/store.js';
+import { Backoff, sleep } from '../util/time.js';
+import { deadline } from './deadline.js';
+import type { NodeModel, Touched } from './model.js';
+
+/** Timing of the feed. */
+export interface FeedOptions {
+  /** How often etcd is probed while the watch is quiet. */
+  probeIntervalMs: number;
+  /** Deadline of one probe attempt, of a listing, and of creating a watch. */
+  requestTimeoutMs: number;
+}
+
+/** Receives what the feed learns; called synchronously, must not throw. */
+export interface FeedSink {
+  /** The model was rebuilt from a listing: any of these nodes may have changed. */
+  resynced(nodes: Set<string>): void;
+  /** One etcd watch response, already applied to the model. */
+  changed(touched: Touched[]): void;
+}
+
+/** Keeps a NodeModel current. */
+export class NodeFeed {
+  private gap: ((reason: string) => void) | undefined;
+  /** A resync asked for while no watch was open: honoured as soon as the next one opens. */
+  private resyncWanted: string | undefined;
+  private outageSince: number | undefined;
+  /** Number of listings taken (the first one, and one after each gap). */
+  resyncs = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly keys: Keys,
+    private readonly model: NodeModel,
+    private readonly opts: FeedOptions,
+    private readonly sink: FeedSink,
+    private readonly log: Logger,
+  ) {}
+
+  /** End the current watch and list again (for example after this watcher became leader). */
+  requestResync(reason: string): void {
+    this.resyncWanted = reason;
+    this.gap?.(reason);
+  }
+
+  /** Run until `signal` aborts; resolves once the watch and the probe timer are released. */
+  async run(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff(100, 2_000);
+    while (!signal.aborted) {
+      let revision: string;
+      this.resyncWanted = undefined;
+      try {
+        const listing = await deadline(this.store.list(this.keys.nodes), this.opts.requestTimeoutMs, 'list');
+        revision = listing.revision;
+        const touched = this.model.replace(listing.kvs);
+        this.resyncs++;
+        if (this.outageSince !== undefined) {
+          this.log.info({ outageMs: Date.now() - this.outageSince }, 'etcd answering again; resynchronised');
+          this.outageSince = undefined;
+        }
+        this.sink.resynced(touched);
+      } catch (err) {
+        this.noteOutage(err, 'list');
+        await sleep(backoff.next(), signal);
+        continue;
+      }
+      const why = await this.watchUntilGap(revision, signal);
+      if (why === undefined) continue;
+      this.log.info({ reason: why }, 'watch gap: listing again');
+      backoff.reset();
+    }
+  }
+
+  // Watch from revision + 1 until a gap or shutdown; resolves the gap's reason (undefined: retry at once).
+  private async watchUntilGap(revision: string, signal: AbortSignal): Promise<string | undefined> {
+    let watch: PrefixWatch;
+    const from = (BigInt(revision) + 1n).toString();
+    try {
+      watch = await createWatch(this.store, this.keys.nodes, from, this.opts.requestTimeoutMs);
+    } catch (err) {
+      this.noteOutage(err, 'watch');
+      await sleep(200, signal);
+      return undefined;
+    }
+    let current = true;
+    let batch: Touched[] = [];
+    let flushing = false;
+    const flush = () => {
+      flushing = false;
+      const b = batch;
+      batch = [];
+      if (current && b.length > 0) this.sink.changed(b);
+    };
+    watch.on('event', (ev: WatchEvent) => {
+      if (!current) return;
+      const t = this.model.apply(ev);
+      if (!t) return;
+      batch.push(t);
+      // etcd delivers one response's events together: hand them over as one batch.
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
+      }
+    });
+    const ended = new Promise<string>((resolve) => {
+      this.gap = resolve;
+      if (this.resyncWanted !== undefined) resolve(this.resyncWanted);
+      watch.on('error', (err: Error) => resolve(`watch cancelled: ${err.message}`));
+      watch.on('disconnected', (err: Error) => resolve(`watch disconnected: ${err.message}`));
+    });
+    const stopProbe = new AbortController();
+    const probe = this.probeLoop(AbortSignal.any([signal, stopProbe.signal]), (reason) => this.gap?.(reason));
+    const onAbort = () => this.gap?.('shutdown');
+    signal.addEventListener('abort', onAbort, { once: true });
+    const reason = await ended;
+    signal.removeEventListener('abort', onAbort);
+    current = false;
+    this.gap = undefined;
+    stopProbe.abort();
+    // Cancelling on a hung stream waits for an answer that never comes: do not let it hold the loop.
+    await Promise.all([probe, deadline(watch.cancel(), this.opts.requestTimeoutMs, 'cancel watch').catch(() => undefined)]);
+    if (batch.length > 0 && !signal.aborted) flush();
+    return signal.aborted ? undefined : reason;
+  }
+
+  // A cheap read with a short deadline, every interval; three attempts, since each call goes to a random
+  // member and a dead one refuses at once: only a cluster that does not answer at all is an outage.
+  private async probeLoop(signal: AbortSignal, onFail: (reason: string) => void): Promise<void> {
+    const key = `${this.keys.watcher}probe`;
+    while (!signal.aborted) {
+      await sleep(this.opts.probeIntervalMs, signal);
+      if (signal.aborted) return;
+      let lastErr: unknown;
+      let ok = false;
+      for (let attempt = 0; attempt < 3 && !ok && !signal.aborted; attempt++) {
+        try {
+          await deadline(this.store.get(key), Math.min(this.opts.requestTimeoutMs, 1_000), 'probe');
+          ok = true;
+        } catch (err) {
+          lastErr = err;
+        }
+      }
+      if (!ok && !signal.aborted) {
+        this.noteOutage(lastErr, 'probe');
+        onFail('etcd not answering the liveness probe');
+        return;
+      }
+    }
+  }
+
+  private noteOutage(err: unknown, op: string): void {
+    if (this.outageSince === undefined) {
+      this.outageSince = Date.now();
+      this.log.warn({ err, op }, 'etcd not answering');
+    } else {
+      this.log.debug({ err, op }, 'etcd still not answering');
+    }
+  }
+}
+
+// Creating a watch on a hung member never completes: give up after `ms` and cancel it if it turns up later.
+async function createWatch(store: Store, prefix: string, from: string, ms: number): Promise<PrefixWatch> {
+  const pending = store.watch(prefix, from);
+  try {
+    return await deadline(pending, ms, 'watch');
+  } catch (err) {
+    pending.then((w) => w.cancel(), () => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,180 @@
+// The leader's writes: node statuses, events and reaction progress. Every write is a transaction that
+// carries the election fence (so a deposed leader's late writes never land) and a compare on the record's
+// mod revision (so each step happens once). Events and finished reactions go under one retention lease
+// that is re-granted periodically: they expire after `retention`, with no lease per event.
+import type { Logger } from 'pino';
+import { DecodeError, LeaseLostError } from '../errors.js';
+import type { Keys } from '../etcd/keys.js';
+import type { Compare, KeyValue, Store, TxnOp } from '../etcd/store.js';
+import type { Election } from './election.js';
+import {
+  decodeEvent,
+  decodeReaction,
+  decodeStatus,
+  type HookOutcome,
+  type NodeEvent,
+  type ReactionRecord,
+  type StatusRecord,
+} from './events.js';
+
+/** A record with the mod revision it was read or written at ('0': absent). */
+export interface Versioned<T> {
+  record: T;
+  modRevision: string;
+}
+
+/** How a guarded write went. */
+export type WriteResult =
+  | { ok: true; revision: string }
+  | { ok: false; why: 'conflict' | 'not-leader'; current?: KeyValue };
+
+/** Called for stored watcher records that do not decode. */
+export type JournalGarbage = (err: DecodeError, kv: KeyValue) => void;
+
+/** The leader's record keeper. */
+export class Journal {
+  private lease: { id: string; grantedAt: number } | undefined;
+  private readonly rotateMs: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly keys: Keys,
+    private readonly election: Election,
+    private readonly retentionMs: number,
+    private readonly onGarbage: JournalGarbage,
+    private readonly log: Logger,
+  ) {
+    this.rotateMs = Math.max(1_000, Math.floor(retentionMs / 10));
+  }
+
+  /** Every status record, by node. */
+  async loadStatuses(): Promise<Map<string, Versioned<StatusRecord>>> {
+    const { kvs } = await this.store.list(this.keys.statuses);
+    const out = new Map<string, Versioned<StatusRecord>>();
+    for (const kv of kvs) {
+      const k = this.keys.parse(kv.key);
+      if (k.kind !== 'status') continue;
+      const r = decodeStatus(kv);
+      if (r instanceof DecodeError) this.onGarbage(r, kv);
+      else if (r.node !== k.node) this.onGarbage(new DecodeError(kv.key, 'node does not match key'), kv);
+      else out.set(k.node, { record: r, modRevision: kv.modRevision });
+    }
+    return out;
+  }
+
+  /** One node's status record as etcd has it now. */
+  async loadStatus(node: string): Promise<Versioned<StatusRecord> | undefined> {
+    const kv = await this.store.get(this.keys.status(node));
+    if (!kv) return undefined;
+    const r = decodeStatus(kv);
+    if (r instanceof DecodeError) {
+      this.onGarbage(r, kv);
+      return undefined;
+    }
+    return { record: r, modRevision: kv.modRevision };
+  }
+
+  /** Every reaction record. */
+  async loadReactions(): Promise<Versioned<ReactionRecord>[]> {
+    const { kvs } = await this.store.list(this.keys.reactions);
+    const out: Versioned<ReactionRecord>[] = [];
+    for (const kv of kvs) {
+      const r = decodeReaction(kv);
+      if (r instanceof DecodeError) this.onGarbage(r, kv);
+      else out.push({ record: r, modRevision: kv.modRevision });
+    }
+    return out;
+  }
+
+  /**
+   * Record a node's transition atomically: its new status (if the status is still at `statusMod`), the
+   * events it raises (retention lease) and their reactions, pending (no lease: they must not vanish).
+   */
+  async recordTransition(
+    node: string | undefined,
+    statusMod: string,
+    status: StatusRecord | undefined,
+    events: NodeEvent[],
+    reactions: ReactionRecord[],
+  ): Promise<WriteResult> {
+    const statusKey = node === undefined ? undefined : this.keys.status(node);
+    return this.withRetentionLease(async (lease) => {
+      const compares: Compare[] = [this.election.fence()];
+      if (statusKey) compares.push({ key: statusKey, target: 'Mod', op: '==', value: statusMod });
+      const ops: TxnOp[] = [];
+      if (statusKey && status) ops.push({ put: statusKey, value: JSON.stringify(status) });
+      for (const e of events) ops.push({ put: this.keys.watcherEvent(e.id), value: JSON.stringify(e), lease });
+      for (const r of reactions) ops.push({ put: this.keys.reaction(r.id), value: JSON.stringify(r) });
+      return this.guarded(compares, ops, statusKey);
+    });
+  }
+
+  /** Advance a reaction if it is still at `mod`; final states go under the retention lease. */
+  async updateReaction(rec: ReactionRecord, mod: string, final: boolean): Promise<WriteResult> {
+    const key = this.keys.reaction(rec.id);
+    const write = async (lease?: string) =>
+      this.guarded(
+        [this.election.fence(), { key, target: 'Mod', op: '==', value: mod }],
+        [{ put: key, value: JSON.stringify(rec), ...(lease ? { lease } : {}) }],
+        key,
+      );
+    return final ? this.withRetentionLease(write) : write();
+  }
+
+  /** Copy a hook's outcome into its event record (best effort: the reaction record is the authority). */
+  async noteOutcome(eventId: string, hook: string, outcome: HookOutcome): Promise<void> {
+    const key = this.keys.watcherEvent(eventId);
+    for (let i = 0; i < 5; i++) {
+      const kv = await this.store.get(key);
+      if (!kv) return; // expired, or never written (a record from an older leader)
+      const ev = decodeEvent(kv);
+      if (ev instanceof DecodeError) return this.onGarbage(ev, kv);
+      ev.hooks = { ...ev.hooks, [hook]: outcome };
+      const res = await this.guarded(
+        [this.election.fence(), { key, target: 'Mod', op: '==', value: kv.modRevision }],
+        [{ put: key, value: JSON.stringify(ev), ...(kv.lease ? { lease: kv.lease } : {}) }],
+        key,
+      );
+      if (res.ok || res.why === 'not-leader') return;
+    }
+    this.log.warn({ eventId, hook }, 'hook outcome not copied into the event after 5 tries');
+  }
+
+  private async guarded(compares: Compare[], ops: TxnOp[], watchedKey: string | undefined): Promise<WriteResult> {
+    const res = await this.store.txn(compares, ops, [
+      { get: this.election.key },
+      ...(watchedKey ? [{ get: watchedKey }] : []),
+    ]);
+    if (res.succeeded) return { ok: true, revision: res.revision };
+    const fence = res.gets[0];
+    const leaseHex = this.election.leaseId;
+    if (!fence || fence.lease !== leaseHex) return { ok: false, why: 'not-leader' };
+    return { ok: false, why: 'conflict', ...(res.gets[1] ? { current: res.gets[1] } : {}) };
+  }
+
+  // Run `fn` with the current retention lease; re-grant when it is due or gone (once per call).
+  private async withRetentionLease<T>(fn: (lease: string) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const lease = await this.retentionLease();
+      try {
+        return await fn(lease);
+      } catch (err) {
+        if (!(err instanceof LeaseLostError) || attempt > 0) throw err;
+        this.log.info({ lease }, 'retention lease gone; granting a new one');
+        this.lease = undefined;
+      }
+    }
+  }
+
+  private async retentionLease(): Promise<string> {
+    const now = Date.now();
+    if (!this.lease || now - this.lease.grantedAt >= this.rotateMs) {
+      // Each event lives at least `retention`: the lease outlasts its last use by that much.
+      const ttl = Math.ceil((this.retentionMs + this.rotateMs) / 1000);
+      const g = await this.store.grant(ttl);
+      this.lease = { id: g.id, grantedAt: now };
+      this.log.debug({ lease: g.id, ttl: g.ttl }, 'retention lease granted');
+    }
+    return this.lease.id;
+  }
+}

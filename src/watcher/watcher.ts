@@ -1,0 +1,428 @@
+// The watcher's composition root. Every watcher keeps a copy of the node keys (feed) and campaigns
+// (election); the leader compares that copy with its status records, records transitions with their
+// events and reactions in one transaction each (journal), prints each event as one JSON line, and runs
+// the hooks (reactor). A new leader starts by listing everything again and resuming unfinished reactions.
+import type { Logger } from 'pino';
+import type { WatcherFileConfig } from '../config/watcher.js';
+import { DecodeError, isRetryable } from '../errors.js';
+import { Keys } from '../etcd/keys.js';
+import type { KeyValue, Store } from '../etcd/store.js';
+import { Backoff, Wakeup, sleep } from '../util/time.js';
+import { SCHEMA_VERSION } from '../types.js';
+import { decide, type EventDraft } from './classify.js';
+import { Election } from './election.js';
+import { reactionId, type DetectedBy, type NodeEvent, type ReactionRecord, type StatusRecord } from './events.js';
+import { NodeFeed } from './feed.js';
+import { hookRunners } from './hooks/index.js';
+import type { HookRunners } from './hooks/hook.js';
+import { Journal, type Versioned, type WriteResult } from './journal.js';
+import { NodeModel, type DeletedLive } from './model.js';
+import { Reactor } from './reactor.js';
+import { MassFailureGuard, type GuardState, type Population } from './safety.js';
+
+// Keys already reported as garbage (so a resync does not log them again); forgotten past this many.
+const MAX_REMEMBERED_GARBAGE = 10_000;
+
+/** A leadership term: everything that must stop when leadership ends. */
+interface Term {
+  controller: AbortController;
+  reactor: Reactor;
+  /** The feed's listing count when the term began: the term works only from a listing taken after it. */
+  resyncsAtStart: number;
+  ready: boolean;
+}
+
+/** A node waiting to be reconciled, with what the watch said about it. */
+interface Dirty {
+  by: DetectedBy;
+  deleted?: DeletedLive;
+}
+
+/** Counters for operators and tests. */
+export interface WatcherStats {
+  garbage: number;
+  events: number;
+  resyncs: number;
+}
+
+/** One watcher process's work. */
+export class Watcher {
+  private readonly keys: Keys;
+  private readonly log: Logger;
+  private readonly rootLog: Logger;
+  private readonly model: NodeModel;
+  private readonly feed: NodeFeed;
+  private readonly election: Election;
+  private readonly journal: Journal;
+  private readonly guard: MassFailureGuard;
+  private readonly wakeup = new Wakeup();
+  private readonly dirty = new Map<string, Dirty>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly draining = new Set<Promise<void>>();
+  private readonly seenGarbage = new Set<string>();
+  private statuses = new Map<string, Versioned<StatusRecord>>();
+  private term: Term | undefined;
+  private partitionPending: GuardState | undefined;
+  /** A listing or a takeover marked every node: say `in sync` once they are all compared. */
+  private syncPending = false;
+  private readonly counters = { garbage: 0, events: 0 };
+
+  constructor(
+    private readonly store: Store,
+    private readonly cfg: WatcherFileConfig,
+    log: Logger,
+    private readonly runners: HookRunners = hookRunners,
+  ) {
+    this.keys = new Keys(cfg.prefix);
+    this.rootLog = log;
+    this.log = log.child({ component: 'watcher', watcher: cfg.watcher.id });
+    const garbage = (err: DecodeError, kv: KeyValue) => this.noteGarbage(err, kv);
+    this.model = new NodeModel(this.keys, garbage);
+    this.feed = new NodeFeed(
+      store,
+      this.keys,
+      this.model,
+      { probeIntervalMs: cfg.watcher.probeIntervalMs, requestTimeoutMs: Math.min(cfg.etcd.requestTimeoutMs, 2_000) },
+      { resynced: (nodes) => this.onResync(nodes), changed: (touched) => this.onChanges(touched) },
+      log.child({ component: 'feed' }),
+    );
+    const ttl = cfg.watcher.electionTtl;
+    const interval = Math.floor((ttl * 1000) / 3);
+    this.election = new Election(
+      store,
+      this.keys,
+      { id: cfg.watcher.id, ttl, keepaliveIntervalMs: interval, keepaliveTimeoutMs: Math.min(700, Math.floor(interval / 2)) },
+      log.child({ component: 'election' }),
+    );
+    this.journal = new Journal(store, this.keys, this.election, cfg.watcher.eventRetentionMs, garbage, log.child({ component: 'journal' }));
+    this.guard = new MassFailureGuard(cfg.watcher.massFailure);
+  }
+
+  /** Counters so far. */
+  stats(): WatcherStats {
+    return { ...this.counters, resyncs: this.feed.resyncs };
+  }
+
+  /** Whether this watcher currently leads. */
+  get isLeader(): boolean {
+    return this.election.isLeader;
+  }
+
+  /** Run until `signal` aborts; resolves after the feed, the election, hooks and timers are released. */
+  async run(signal: AbortSignal): Promise<void> {
+    this.log.info(
+      { prefix: this.cfg.prefix, hooks: this.cfg.hooks.map((h) => `${h.name}(${h.kind})`), electionTtl: this.cfg.watcher.electionTtl },
+      'watcher started',
+    );
+    const onElected = () => this.startTerm();
+    const onDeposed = (reason: string) => this.endTerm(reason);
+    this.election.on('elected', onElected);
+    this.election.on('deposed', onDeposed);
+    try {
+      await Promise.all([this.feed.run(signal), this.election.run(signal), this.loop(signal)]);
+    } finally {
+      this.endTerm('shutdown');
+      this.election.off('elected', onElected);
+      this.election.off('deposed', onDeposed);
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      await Promise.all([...this.draining]);
+      this.log.info(this.stats(), 'watcher stopped');
+    }
+  }
+
+  private startTerm(): void {
+    this.endTerm('new term');
+    const controller = new AbortController();
+    const reactor = new Reactor({
+      journal: this.journal,
+      election: this.election,
+      hooks: this.cfg.hooks,
+      runners: this.runners,
+      settings: this.cfg.watcher,
+      guard: () => this.checkGuard(),
+      stillFailed: (node, lease) => {
+        const s = this.statuses.get(node)?.record;
+        return s !== undefined && s.state === 'failed' && s.lease === lease;
+      },
+      log: this.rootLog.child({ component: 'reactor', watcher: this.cfg.watcher.id }),
+    });
+    this.term = { controller, reactor, resyncsAtStart: this.feed.resyncs, ready: false };
+    this.statuses = new Map();
+    // Work only from a listing taken after the election: the copy may predate a gap.
+    this.feed.requestResync('elected leader');
+    this.wakeup.wake();
+  }
+
+  private endTerm(reason: string): void {
+    const term = this.term;
+    if (!term) return;
+    this.term = undefined;
+    term.controller.abort(reason);
+    this.statuses = new Map();
+    this.partitionPending = undefined;
+    const d = term.reactor.drain().finally(() => this.draining.delete(d));
+    this.draining.add(d);
+    this.log.info({ reason }, 'leadership term ended');
+  }
+
+  private onResync(nodes: Set<string>): void {
+    for (const n of nodes) if (!this.dirty.has(n)) this.dirty.set(n, { by: 'resync' });
+    this.syncPending = true;
+    this.wakeup.wake();
+  }
+
+  private onChanges(touched: { node: string; deleted?: DeletedLive }[]): void {
+    for (const t of touched) {
+      const prev = this.dirty.get(t.node);
+      const deleted = t.deleted ?? prev?.deleted;
+      this.dirty.set(t.node, { by: 'watch', ...(deleted ? { deleted } : {}) });
+    }
+    this.wakeup.wake();
+  }
+
+  // The single worker: only the leader reconciles; one node at a time, never overlapping.
+  private async loop(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff(100, 2_000);
+    while (!signal.aborted) {
+      const term = this.term;
+      if (!term || !this.election.isLeader || this.feed.resyncs <= term.resyncsAtStart) {
+        if (!term) this.dirty.clear(); // a future term lists everything again
+        await this.wakeup.wait(1_000, signal);
+        continue;
+      }
+      try {
+        if (!term.ready) {
+          await Promise.all([...this.draining]);
+          await this.beginTerm(term);
+          backoff.reset();
+          continue;
+        }
+        if (this.partitionPending) {
+          await this.raisePartition(this.partitionPending, term);
+          this.partitionPending = undefined;
+          continue;
+        }
+        const next = this.dirty.entries().next();
+        if (next.done) {
+          if (this.syncPending) {
+            this.syncPending = false;
+            this.log.info({ statuses: this.statuses.size, resyncs: this.feed.resyncs }, 'in sync');
+          }
+          await this.wakeup.wait(1_000, signal);
+          continue;
+        }
+        const [node, d] = next.value;
+        this.dirty.delete(node);
+        try {
+          await this.reconcile(node, d, term);
+        } catch (err) {
+          if (this.term === term && !this.dirty.has(node)) this.dirty.set(node, d);
+          throw err;
+        }
+        backoff.reset();
+      } catch (err) {
+        if (!isRetryable(err)) this.log.error({ err }, 'reconcile failed');
+        else this.log.warn({ err }, 'etcd not answering; will retry');
+        await sleep(backoff.next(), signal);
+      }
+    }
+  }
+
+  // Takeover: our status records, the unfinished reactions, every node marked for comparison.
+  private async beginTerm(term: Term): Promise<void> {
+    const [statuses, reactions] = await Promise.all([
+      readAgain(() => this.journal.loadStatuses()),
+      readAgain(() => this.journal.loadReactions()),
+    ]);
+    if (this.term !== term) return;
+    this.statuses = statuses;
+    // Whatever the previous leader raised for a mass failure in progress stands: do not raise it again.
+    this.guard.evaluate(this.population(), Date.now());
+    term.reactor.seed(reactions);
+    for (const n of [...this.model.names(), ...statuses.keys()]) if (!this.dirty.has(n)) this.dirty.set(n, { by: 'resync' });
+    term.ready = true;
+    this.syncPending = true;
+    const open = reactions.filter((r) => r.record.state === 'pending' || r.record.state === 'running');
+    this.log.info({ nodes: this.dirty.size, statuses: statuses.size, resumed: open.length }, 'leading: reconciling');
+    for (const r of open) term.reactor.submit(r, term.controller.signal);
+  }
+
+  private async reconcile(node: string, d: Dirty, term: Term): Promise<void> {
+    const obs = {
+      node,
+      ...(this.model.live.has(node) ? { live: this.model.live.get(node)! } : {}),
+      ...(this.model.identity.has(node) ? { identity: this.model.identity.get(node)! } : {}),
+      identityUnreadable: this.model.badIdentity.has(node),
+      ...(d.deleted ? { deleted: d.deleted } : {}),
+    };
+    const st = this.statuses.get(node);
+    let decision = decide(obs, st?.record, new Date(), d.by);
+    if (decision.checkLease) {
+      const { ttl } = await readAgain(() => this.store.timeToLive(decision.checkLease!));
+      decision = decide(obs, st?.record, new Date(), d.by, ttl);
+    }
+    if (decision.recheckAfterMs !== undefined) {
+      this.log.info({ node, recheckMs: decision.recheckAfterMs }, 'live key gone but its lease lives (deleted by hand?); looking again later');
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (!this.dirty.has(node)) this.dirty.set(node, { by: 'resync' });
+        this.wakeup.wake();
+      }, decision.recheckAfterMs);
+      this.timers.add(t);
+    }
+    if (!decision.status && decision.events.length === 0) return;
+    const now = Date.now();
+    const events = decision.events.map((e) => this.withHooks(e, term));
+    const reactions = events.flatMap((e) => this.reactionsFor(e, term, now));
+    const res = await this.record(node, st?.modRevision ?? '0', decision.status, events, reactions, term);
+    if (!res.ok) {
+      if (res.why === 'conflict') {
+        // Someone else (a previous leader's late write) changed the status: read it and compare again.
+        const fresh = await readAgain(() => this.journal.loadStatus(node));
+        if (this.term !== term) return;
+        if (fresh) this.statuses.set(node, fresh);
+        else this.statuses.delete(node);
+        if (!this.dirty.has(node)) this.dirty.set(node, d);
+      }
+      return;
+    }
+    if (decision.status) this.statuses.set(node, { record: decision.status, modRevision: res.revision });
+    for (const e of events) this.announce(e);
+    for (const r of reactions) term.reactor.submit({ record: r, modRevision: res.revision }, term.controller.signal);
+    if (events.some((e) => e.event === 'NodeFailed' || e.event === 'NodeRecovered')) this.checkGuard();
+  }
+
+  // Record a transition. When etcd does not answer, the transaction may still have been applied: read
+  // back a key it wrote (values carry millisecond timestamps, so equality proves it was this write). If it
+  // landed, go on as if it had answered (else its events would be neither printed nor acted on until a
+  // takeover); if it did not, it is safe to send it again at once (another member may answer).
+  private async record(
+    node: string | undefined,
+    statusMod: string,
+    status: StatusRecord | undefined,
+    events: NodeEvent[],
+    reactions: ReactionRecord[],
+    term: Term,
+  ): Promise<WriteResult> {
+    const [key, value] =
+      node !== undefined && status
+        ? [this.keys.status(node), JSON.stringify(status)]
+        : [this.keys.watcherEvent(events[0]!.id), JSON.stringify(events[0])];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.journal.recordTransition(node, statusMod, status, events, reactions);
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= 3 || this.term !== term) throw err;
+        const kv = await readAgain(() => this.store.get(key));
+        if (kv && kv.value.toString() === value) return { ok: true, revision: kv.modRevision };
+      }
+    }
+  }
+
+  private withHooks(e: EventDraft, term: Term): NodeEvent {
+    const hooks = Object.fromEntries(term.reactor.hooksFor(e.event).map((h) => [h.name, { state: 'pending' as const }]));
+    return { ...e, hooks };
+  }
+
+  private reactionsFor(e: NodeEvent, term: Term, now: number): ReactionRecord[] {
+    const iso = new Date(now).toISOString();
+    return term.reactor.hooksFor(e.event).map((h) => {
+      // Remedies for a failure wait out the hold, so failures arriving together are judged together.
+      const hold = e.event === 'NodeFailed' && !h.alertOnly ? this.cfg.watcher.massFailure.holdMs : 0;
+      const { hooks: _hooks, ...event } = e;
+      return {
+        schema: SCHEMA_VERSION,
+        id: reactionId(e.id, h.name),
+        hook: h.name,
+        event,
+        state: 'pending',
+        notBefore: new Date(now + hold).toISOString(),
+        owner: null,
+        attempts: [],
+        outcome: { state: 'pending' },
+        createdAt: iso,
+        updatedAt: iso,
+      };
+    });
+  }
+
+  // One JSON line per event on stdout: the interface scripts read.
+  private announce(e: NodeEvent): void {
+    this.counters.events++;
+    const { schema: _schema, hooks, event, node, time, ...rest } = e;
+    this.log.info({ event, node, time, ...rest, hooks: Object.keys(hooks) }, 'node event');
+  }
+
+  private population(): Population {
+    let up = 0;
+    const failed: Population['failed'] = [];
+    for (const { record: s } of this.statuses.values()) {
+      if (s.state === 'up' || s.state === 'leaving') up++;
+      else if (s.state === 'failed') failed.push({ node: s.node, at: Date.parse(s.since) });
+    }
+    return { up, failed };
+  }
+
+  // Evaluate the mass-failure guard; a transition into the tripped state raises PartitionSuspected once.
+  private checkGuard(): GuardState {
+    const g = this.guard.evaluate(this.population(), Date.now());
+    if (g.changed && g.tripped) {
+      this.log.warn({ failed: g.nodes.length, known: g.known, nodes: g.nodes }, 'mass failure: remedy hooks suspended');
+      this.partitionPending = g;
+      this.wakeup.wake();
+    } else if (g.changed) {
+      this.log.info({ failed: g.nodes.length, known: g.known }, 'mass-failure guard released: remedy hooks resume');
+    }
+    return g;
+  }
+
+  private async raisePartition(g: GuardState, term: Term): Promise<void> {
+    const now = Date.now();
+    const draft: EventDraft = {
+      schema: SCHEMA_VERSION,
+      id: `PartitionSuspected.${now}`,
+      event: 'PartitionSuspected',
+      node: '*',
+      time: new Date(now).toISOString(),
+      reason: 'MassFailure',
+      detectedBy: 'watch',
+      lease: '',
+      bootId: '',
+      address: '',
+      previous: 'unknown',
+      nodes: g.nodes,
+      failed: g.nodes.length,
+      known: g.known,
+    };
+    const event = this.withHooks(draft, term);
+    const reactions = this.reactionsFor(event, term, now);
+    const res = await this.record(undefined, '0', undefined, [event], reactions, term);
+    if (!res.ok) return;
+    this.announce(event);
+    for (const r of reactions) term.reactor.submit({ record: r, modRevision: res.revision }, term.controller.signal);
+  }
+
+  private noteGarbage(err: DecodeError, kv: KeyValue): void {
+    const id = `${kv.key}@${kv.modRevision}`;
+    if (this.seenGarbage.has(id)) return;
+    if (this.seenGarbage.size >= MAX_REMEMBERED_GARBAGE) this.seenGarbage.clear();
+    this.seenGarbage.add(id);
+    this.counters.garbage++;
+    this.log.warn(
+      { key: kv.key.slice(0, 300), bytes: kv.value.length, problem: err.message.slice(0, 300), garbage: this.counters.garbage },
+      'undecodable record ignored',
+    );
+  }
+}
+
+// Reads are safe to repeat at once: each call may reach another member, and a dead one refuses instantly.
+async function readAgain<T>(read: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (i >= attempts || !isRetryable(err)) throw err;
+    }
+  }
+}
