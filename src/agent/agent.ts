@@ -1,23 +1,38 @@
-// The agent's composition root: identity, facts and address first (local, fast), then the
-// registration loop against etcd; SIGHUP-style reloads apply the difference under the same lease.
+// The agent's composition root. Start order: the kernel rule file (a bad one is a config error), local
+// setup (identity, facts, address: fast, no etcd), health checks and the local API (local, so they run
+// while etcd is away), then the previous run's state from etcd (maintenance, conditions, events), node
+// problem monitors, and the registration loop. Shutdown is the reverse: leave (mark leaving, revoke),
+// then stop checks, monitors and the API. SIGHUP-style reloads apply the difference under the same lease.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
+import { HealthChecks } from '../checks/checks.js';
+import type { EndpointHealthState } from '../checks/health.js';
+import { UnknownCheckError } from '../checks/ttl.js';
+import { loadKernelRules } from '../config/problems.js';
 import type { AgentConfig, ServiceConfig } from '../config/types.js';
+import { EtcdUnavailableError } from '../errors.js';
 import { Keys } from '../etcd/keys.js';
 import { Store, type Grant } from '../etcd/store.js';
 import { gatherFacts } from '../facts/host.js';
 import { readIdentity, type Identity } from '../facts/identity.js';
 import { selectAddress, type SelectedAddress } from '../facts/address.js';
+import type { RuleSet } from '../problems/rules.js';
 import { encode } from '../registry/codec.js';
 import { Registration, type Desired } from '../registry/registration.js';
 import {
   SCHEMA_VERSION,
-  type EndpointHealth,
   type EndpointRecord,
+  type HealthStatus,
   type NodeFacts,
   type NodeIdentity,
   type NodeRecord,
 } from '../types.js';
+import { Backoff, sleep } from '../util/time.js';
 import { VERSION } from '../version.js';
+import { AgentApi, UnknownServiceError, type AgentApiHandler, type MaintenanceState } from './api.js';
+import { NodeProblems, type ProblemsRestore } from './problems.js';
+import { decodeConditions, decodeMaintenance, eventLastTime, type MaintenanceRecord } from './records.js';
+import { readLocalState } from './state-file.js';
 
 // RegExps (env-file key patterns) serialise as {}: compare them by source.
 function addressReplacer(_key: string, value: unknown): unknown {
@@ -25,11 +40,7 @@ function addressReplacer(_key: string, value: unknown): unknown {
 }
 
 /** The current health of one service's endpoint, as the agent will write it. */
-export interface EndpointState {
-  health: EndpointHealth;
-  output: string;
-  since: string;
-}
+export type EndpointState = EndpointHealthState;
 
 /** Local facts gathered before the agent talks to etcd. */
 export interface LocalSetup {
@@ -38,15 +49,32 @@ export interface LocalSetup {
   address: SelectedAddress;
 }
 
-/** The node agent: registers the node and its services and keeps them registered. */
-export class Agent {
+/** One service's checks, run on their own so a reload can replace them without touching the others. */
+interface ServiceChecks {
+  checks: HealthChecks;
+  /** The service's checks as configured: a reload rebuilds them only when this changes. */
+  signature: string;
+  stop: AbortController;
+}
+
+/** The node agent: registers the node and its services, keeps them registered, runs their checks. */
+export class Agent implements AgentApiHandler {
   private config: AgentConfig;
   private readonly keys: Keys;
   private readonly startedAt = new Date().toISOString();
   private readonly registeredAt = new Map<string, string>();
   private readonly health = new Map<string, EndpointState>();
+  private readonly serviceChecks = new Map<string, ServiceChecks>();
+  /** Every checks run not finished yet, including those a reload replaced. */
+  private readonly checkRuns = new Set<Promise<void>>();
+  private maint: MaintenanceState = { node: null, services: {} };
+  private maintUpdatedAt = this.startedAt;
+  /** Maintenance changes made through the API before the etcd copy was read: replayed on top of it. */
+  private maintEarly: [string | undefined, string | null][] | undefined = [];
+  private problems: NodeProblems | undefined;
   private registration: Registration | undefined;
   private local: LocalSetup | undefined;
+  private checksSignal: AbortSignal | undefined;
   private readyResolve!: (s: LocalSetup) => void;
   /** Resolves once local setup is done (config read, address chosen): systemd READY point. */
   readonly ready: Promise<LocalSetup> = new Promise((r) => (this.readyResolve = r));
@@ -59,9 +87,14 @@ export class Agent {
     this.keys = new Keys(config.prefix);
   }
 
-  /** Run until `signal` aborts; then leave gracefully (mark leaving, revoke) and release everything. */
+  /**
+   * Run until `signal` aborts; then leave gracefully (mark leaving, revoke) and release everything.
+   * Rejects with a ConfigError, before anything starts, when the kernel rule file is invalid.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const log = this.log.child({ component: 'agent' });
+    const kernel = this.config.problems?.kernel;
+    const rules: RuleSet | undefined = kernel ? await loadKernelRules(kernel) : undefined;
     const [identity, facts, address] = await Promise.all([
       readIdentity({ log }),
       gatherFacts({ log }),
@@ -75,8 +108,45 @@ export class Agent {
     if (!address) return;
     this.local = { identity, facts, address };
     this.readyResolve(this.local);
+
+    // Everything started below stops with `stop`, also when something throws on the way.
+    const stop = new AbortController();
+    setMaxListeners(0, stop.signal); // one listener per service's checks, plus the API and monitors
+    const onAbort = () => stop.abort();
+    if (signal.aborted) stop.abort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const tasks: Promise<void>[] = [];
+    this.checksSignal = stop.signal;
+    for (const svc of this.config.services) this.startChecks(svc);
+    if (this.config.api) {
+      const api = new AgentApi(this.config.api, this, this.log);
+      try {
+        await api.listen();
+        tasks.push(api.run(stop.signal));
+      } catch (err) {
+        // Registration matters more than the API: go on without it (ttl checks will expire, maint fails).
+        log.error({ err }, 'local API not started');
+      }
+    }
     const store = Store.connect(this.config.etcd);
     try {
+      const restore = await this.restore(store, identity, stop.signal);
+      if (!restore) return;
+      const problems = this.config.problems;
+      if (problems) {
+        this.problems = new NodeProblems({
+          config: problems,
+          rules,
+          node: this.config.node.name,
+          bootId: identity.bootId,
+          store,
+          keys: this.keys,
+          log: this.log,
+          restore,
+          onChange: () => this.registration?.update((lease, phase) => this.render(lease, phase)),
+        });
+        tasks.push(this.problems.run(stop.signal));
+      }
       const n = this.config.node;
       this.registration = new Registration(
         store,
@@ -86,8 +156,12 @@ export class Agent {
         (lease, phase) => this.render(lease, phase),
         this.log.child({ component: 'registration', node: n.name }),
       );
-      await this.registration.run(signal);
+      await this.registration.run(stop.signal);
     } finally {
+      signal.removeEventListener('abort', onAbort);
+      stop.abort();
+      // Checks replaced by a reload may still be finishing (an exec check's process group): wait for all.
+      await Promise.allSettled([...tasks, ...this.checkRuns]);
       store.close();
     }
   }
@@ -102,10 +176,16 @@ export class Agent {
     return this.registration?.leaseId;
   }
 
+  /** Node problem detection, when configured and started (tests, benchmarks). */
+  get nodeProblems(): NodeProblems | undefined {
+    return this.problems;
+  }
+
   /**
-   * Apply a new config: services, labels and the log level change under the same lease. Changes
-   * to etcd, prefix, node name, TTL, keepalive or address settings need a restart; they are
-   * reported in the returned list (and the log line) and not applied.
+   * Apply a new config: services (and their checks), labels and the log level change under the same
+   * lease; a service whose checks changed gets new checks (back to their initial status), the others
+   * keep theirs. Changes to etcd, prefix, node name, TTL, keepalive, address, problems or api settings
+   * need a restart: they are reported in the returned list (and the log line) and not applied.
    */
   reload(next: AgentConfig): string[] {
     const ignored: string[] = [];
@@ -119,10 +199,14 @@ export class Agent {
     if (JSON.stringify(next.node.address, addressReplacer) !== JSON.stringify(cur.node.address, addressReplacer)) {
       ignored.push('node.address');
     }
+    if (JSON.stringify(next.problems) !== JSON.stringify(cur.problems)) ignored.push('problems');
+    if (JSON.stringify(next.api) !== JSON.stringify(cur.api)) ignored.push('api');
     this.config = {
       ...next,
       etcd: cur.etcd,
       prefix: cur.prefix,
+      problems: cur.problems,
+      api: cur.api,
       node: {
         ...next.node,
         name: cur.node.name,
@@ -134,7 +218,14 @@ export class Agent {
     };
     this.log.level = next.log.level;
     const names = new Set(next.services.map((s) => s.name));
-    for (const name of this.health.keys()) if (!names.has(name)) this.health.delete(name);
+    for (const [name, sc] of this.serviceChecks) {
+      if (names.has(name)) continue;
+      sc.stop.abort();
+      this.serviceChecks.delete(name);
+      this.health.delete(name);
+    }
+    // Before run() starts them, checks are built from the config then in force.
+    if (this.checksSignal) for (const svc of next.services) this.startChecks(svc);
     this.log.info(
       { component: 'agent', services: next.services.map((s) => s.name), ignored },
       'config reloaded',
@@ -149,6 +240,138 @@ export class Agent {
     if (cur && cur.health === state.health && cur.output === state.output) return;
     this.health.set(service, state);
     this.registration?.update((lease, phase) => this.render(lease, phase));
+  }
+
+  /** Record a ttl check report (local API, `beacon check`); throws UnknownCheckError for other ids. */
+  reportCheck(id: string, status: HealthStatus, note: string): void {
+    for (const svc of this.config.services) {
+      if (!svc.checks.some((c) => c.id === id && c.kind === 'ttl')) continue;
+      const sc = this.serviceChecks.get(svc.name);
+      if (sc) return sc.checks.board.report(id, status, note);
+    }
+    throw new UnknownCheckError(id);
+  }
+
+  /** What is in maintenance now. */
+  maintenance(): MaintenanceState {
+    return { node: this.maint.node, services: { ...this.maint.services } };
+  }
+
+  /**
+   * Maintenance on (`reason`) or off (null) for one service, or the whole node when `service` is
+   * undefined; stored in etcd (unleased) and applied to the endpoints' health at once.
+   */
+  setMaintenance(service: string | undefined, reason: string | null, note?: string): MaintenanceState {
+    if (service !== undefined && reason !== null && !this.config.services.some((s) => s.name === service)) {
+      throw new UnknownServiceError(service);
+    }
+    this.maintEarly?.push([service, reason]);
+    const next = withMaintenance(this.maint, service, reason);
+    if (JSON.stringify(next) !== JSON.stringify(this.maint)) {
+      this.log.info({ component: 'agent', service, reason, note, maintenance: next }, 'maintenance changed');
+      this.applyMaintenance(next);
+      this.maintUpdatedAt = new Date().toISOString();
+      this.registration?.update((lease, phase) => this.render(lease, phase));
+    }
+    return this.maintenance();
+  }
+
+  // Start (or keep, when unchanged) one service's checks.
+  private startChecks(svc: ServiceConfig): void {
+    const signature = JSON.stringify(svc.checks);
+    const cur = this.serviceChecks.get(svc.name);
+    if (cur?.signature === signature) return;
+    cur?.stop.abort();
+    const checks = new HealthChecks({
+      services: [{ name: svc.name, checks: svc.checks }],
+      log: this.log,
+      onChange: (service, state) => this.setHealth(service, state),
+      maintenance: {
+        node: this.maint.node,
+        services: this.maint.services[svc.name] !== undefined ? { [svc.name]: this.maint.services[svc.name]! } : {},
+      },
+    });
+    const stop = new AbortController();
+    // Every check's runner waits on this signal: many checks are not a listener leak.
+    setMaxListeners(0, stop.signal);
+    const parent = this.checksSignal!;
+    const onParent = () => stop.abort();
+    if (parent.aborted) stop.abort();
+    else {
+      parent.addEventListener('abort', onParent, { once: true });
+      stop.signal.addEventListener('abort', () => parent.removeEventListener('abort', onParent), { once: true });
+    }
+    const done = checks.run(stop.signal).catch((err: unknown) => this.log.error({ component: 'agent', err, service: svc.name }, 'checks stopped'));
+    this.checkRuns.add(done);
+    void done.finally(() => this.checkRuns.delete(done));
+    this.serviceChecks.set(svc.name, { checks, signature, stop });
+    this.health.set(svc.name, checks.health.get(svc.name)!);
+    if (cur) this.log.info({ component: 'agent', service: svc.name, checks: svc.checks.length }, 'checks replaced');
+  }
+
+  private applyMaintenance(next: MaintenanceState): void {
+    const prev = this.maint;
+    this.maint = next;
+    for (const [name, sc] of this.serviceChecks) {
+      if (prev.node !== next.node) sc.checks.setMaintenance(undefined, next.node);
+      const was = prev.services[name] ?? null;
+      const now = next.services[name] ?? null;
+      if (was !== now) sc.checks.setMaintenance(name, now);
+    }
+  }
+
+  // Read what the previous run left in etcd (maintenance, conditions, events) and on disk, retrying
+  // until etcd answers: maintenance must be known before the first registration, or the endpoints
+  // would flash "passing". Resolves undefined when aborted first.
+  private async restore(store: Store, identity: Identity, signal: AbortSignal): Promise<ProblemsRestore | undefined> {
+    const node = this.config.node.name;
+    const log = this.log.child({ component: 'agent' });
+    const problems = this.config.problems;
+    const local = problems?.stateFile ? await readLocalState(problems.stateFile, node, log) : undefined;
+    const backoff = new Backoff(100, 1_000);
+    let warned = false;
+    while (!signal.aborted) {
+      try {
+        const [{ kvs }, events] = await Promise.all([
+          store.getMany([this.keys.maintenance(node), this.keys.conditions(node)]),
+          problems ? store.list(this.keys.nodeEvents(node)) : undefined,
+        ]);
+        const m = decodeMaintenance(kvs[0]);
+        this.restoreMaintenance(m);
+        const record = decodeConditions(kvs[1]);
+        const times = (events?.kvs ?? []).map(eventLastTime).filter((t): t is number => t !== undefined);
+        log.info(
+          { maintenance: m ? this.maint : undefined, conditions: record !== undefined, events: events?.kvs.length, bootId: identity.bootId },
+          'previous state read',
+        );
+        return {
+          ...(record ? { record } : {}),
+          ...(times.length ? { eventsWatermarkMs: Math.max(...times) } : {}),
+          ...(local ? { local } : {}),
+        };
+      } catch (err) {
+        if (!(err instanceof EtcdUnavailableError)) {
+          // Not something waiting fixes (permissions): start without the previous state.
+          log.error({ err }, 'previous state not readable; starting without it');
+          this.restoreMaintenance(undefined);
+          return local ? { local } : {};
+        }
+        if (!warned) log.warn({ err }, 'etcd not answering; waiting to read the previous state');
+        warned = true;
+        await sleep(backoff.next(), signal);
+      }
+    }
+    return undefined;
+  }
+
+  // Start from the stored marker, with any change made through the API meanwhile on top (it is newer).
+  private restoreMaintenance(m: MaintenanceRecord | undefined): void {
+    const early = this.maintEarly ?? [];
+    this.maintEarly = undefined;
+    let next: MaintenanceState = m ? { node: m.reason, services: { ...m.services } } : { node: null, services: {} };
+    for (const [service, reason] of early) next = withMaintenance(next, service, reason);
+    if (m && early.length === 0) this.maintUpdatedAt = m.updatedAt;
+    this.applyMaintenance(next);
   }
 
   // Everything the node writes, for one lease. Pure given the state: re-rendering an unchanged
@@ -194,11 +417,24 @@ export class Agent {
     for (const svc of cfg.services) {
       leased.set(this.keys.endpoint(svc.name, name), encode(this.endpoint(svc, name, address.address, lease.id)));
     }
-    return { leased, unleased: new Map([[this.keys.identity(name), encode(ident)]]) };
+    if (this.problems) leased.set(this.keys.conditions(name), encode(this.problems.record()));
+    const unleased = new Map([[this.keys.identity(name), encode(ident)]]);
+    // Present only while something is in maintenance; deleted when the last maintenance ends.
+    if (this.maint.node !== null || Object.keys(this.maint.services).length > 0) {
+      const rec: MaintenanceRecord = {
+        schema: SCHEMA_VERSION,
+        node: name,
+        reason: this.maint.node,
+        services: this.maint.services,
+        updatedAt: this.maintUpdatedAt,
+      };
+      unleased.set(this.keys.maintenance(name), encode(rec));
+    }
+    return { leased, unleased };
   }
 
   private endpoint(svc: ServiceConfig, node: string, nodeAddress: string, lease: string): EndpointRecord {
-    const h = this.health.get(svc.name) ?? this.initialHealth(svc);
+    const h = this.health.get(svc.name) ?? { health: 'critical', output: 'checks not started', since: this.startedAt };
     return {
       schema: SCHEMA_VERSION,
       id: `${node}/${svc.name}`,
@@ -215,14 +451,13 @@ export class Agent {
       lease,
     };
   }
+}
 
-  // A service with no checks is passing; one with checks starts critical until they report.
-  private initialHealth(svc: ServiceConfig): EndpointState {
-    const s: EndpointState =
-      svc.checks.length === 0
-        ? { health: 'passing', output: 'no checks', since: this.startedAt }
-        : { health: 'critical', output: 'checks not run yet', since: this.startedAt };
-    this.health.set(svc.name, s);
-    return s;
-  }
+/** `m` with one change: the node's (`service` undefined) or one service's maintenance set or cleared. */
+function withMaintenance(m: MaintenanceState, service: string | undefined, reason: string | null): MaintenanceState {
+  const next: MaintenanceState = { node: m.node, services: { ...m.services } };
+  if (service === undefined) next.node = reason;
+  else if (reason === null) delete next.services[service];
+  else next.services[service] = reason;
+  return next;
 }

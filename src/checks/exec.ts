@@ -2,7 +2,6 @@
 // The command runs in its own process group so that a timeout (or shutdown) kills the whole tree with
 // SIGKILL — a script that ignores SIGTERM and forks must not outlive its check. Output (stdout and
 // stderr interleaved) is read as it arrives and only the first 4 KiB are kept.
-import { execa } from 'execa';
 import { formatDuration } from '../config/duration.js';
 import { OUTPUT_CAP_BYTES, OutputCapture } from './output.js';
 import { timedOut, type CheckResult, type ExecCheckSpec, type Probe } from './types.js';
@@ -18,6 +17,8 @@ export function exitCodeToHealth(code: number): CheckResult['status'] {
 /** Run the check's command once. */
 export const execProbe: Probe<ExecCheckSpec> = async (spec, signal) => {
   const [file, ...args] = spec.argv;
+  // execa costs ~15 MiB of RSS: loaded on first use, so an agent without such checks never pays it.
+  const { execa } = await import('execa');
   if (signal.aborted) return { status: 'critical', output: 'cancelled before start' };
   const capture = new OutputCapture(OUTPUT_CAP_BYTES);
   const sub = execa(file!, args, {

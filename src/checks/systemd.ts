@@ -1,7 +1,6 @@
 // The systemd probe: ask systemctl for the unit's LoadState/ActiveState/SubState and map ActiveState:
 // active → passing; activating/reloading (and refreshing, systemd ≥ 256's reload-like state) → warning;
 // anything else (inactive, failed, deactivating, maintenance, not-found) → critical.
-import { execa } from 'execa';
 import { formatDuration } from '../config/duration.js';
 import { capOutput } from './output.js';
 import { timedOut, type CheckResult, type Probe, type SystemdCheckSpec } from './types.js';
@@ -35,6 +34,8 @@ export function unitHealth(unit: string, props: Readonly<Record<string, string>>
 
 /** Probe a systemd unit through `systemctl show`. */
 export const systemdProbe: Probe<SystemdCheckSpec> = async (spec, signal) => {
+  // execa costs ~15 MiB of RSS: loaded on first use, so an agent without such checks never pays it.
+  const { execa } = await import('execa');
   const args = ['show', spec.unit, `--property=${SYSTEMD_PROPERTIES.join(',')}`, '--no-pager'];
   const r = await execa('systemctl', args, {
     cancelSignal: signal,

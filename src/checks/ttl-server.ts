@@ -143,10 +143,11 @@ export class TtlServer {
   }
 }
 
-class BodyTooLarge extends Error {}
+/** A request body over the limit (readBody). */
+export class BodyTooLarge extends Error {}
 
-// Read a bounded body; past the limit the rest is drained and discarded so the reply still gets through.
-function readBody(req: http.IncomingMessage): Promise<string> {
+/** Read a bounded body; past the limit the rest is drained and discarded so the reply still gets through. */
+export function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -161,8 +162,8 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-// A socket file left by a crashed agent blocks listen(); one that still answers belongs to a live agent.
-async function removeStaleSocket(path: string): Promise<void> {
+/** Remove a socket file left by a crashed agent (it blocks listen()); one that still answers belongs to a live agent. */
+export async function removeStaleSocket(path: string): Promise<void> {
   const st = await lstat(path).catch(() => undefined);
   if (!st) return;
   if (!st.isSocket()) throw new BeaconError(`check API socket path ${path} exists and is not a socket`);

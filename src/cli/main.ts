@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { COMMON_OPTIONS, ExitCode, type Command, type CommandContext } from './command.js';
 import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
+import { ConfigError } from '../errors.js';
+import { reportConfigError } from './report.js';
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
@@ -71,6 +73,10 @@ export async function main(argv: string[], io: Pick<CommandContext, 'stdout' | '
       signal: ac.signal,
       onHangup: (h) => hangups.push(h),
     });
+  } catch (err) {
+    // A config problem found late (TLS files are checked when the etcd client is built): exit 2, no stack.
+    if (err instanceof ConfigError) return reportConfigError(io, err);
+    throw err;
   } finally {
     process.off('SIGINT', onStop);
     process.off('SIGTERM', onStop);

@@ -1,15 +1,54 @@
 // Table views shared by commands (nodes, services, demo): columns for each record kind.
 import type { NodeView } from '../registry/reader.js';
+import type { Condition } from '../problems/types.js';
 import type { EndpointRecord } from '../types.js';
-import type { Column } from './output.js';
+import type { NodeEvent } from '../watcher/events.js';
+import type { Column, Tone } from './output.js';
+
+/** Tone of a node status or an endpoint health word. */
+export function toneOf(word: string): Tone | undefined {
+  if (word === 'up' || word === 'passing') return 'good';
+  if (word === 'leaving' || word === 'left' || word === 'warning' || word === 'maintenance') return 'warn';
+  if (word === 'failed' || word === 'critical') return 'bad';
+  return undefined;
+}
+
+/** Age of an ISO 8601 time as kubectl prints it (`45s`, `12m`, `3h`, `5d`); `-` when unknown. */
+export function age(iso: string, now = Date.now()): string {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return '-';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/** Bytes in binary units (`3.8Gi`). */
+export function bytes(n: number | undefined): string {
+  if (typeof n !== 'number' || !Number.isFinite(n)) return '-';
+  const units = ['B', 'Ki', 'Mi', 'Gi', 'Ti'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)}${units[i]}`;
+}
 
 /** Columns of the nodes table. */
 export const nodeColumns: Column<NodeView>[] = [
   { header: 'NAME', get: (n) => n.name },
-  { header: 'STATUS', get: (n) => n.status },
+  { header: 'STATUS', get: (n) => n.status, tone: (n) => toneOf(n.status) },
   { header: 'ADDRESS', get: (n) => n.address || '-' },
+  { header: 'AGE', get: (n) => age(n.registeredAt) },
   { header: 'SERVICES', get: (n) => n.services.join(',') || '-' },
   { header: 'LABELS', get: (n) => Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-' },
+  { header: 'CPUS', wide: true, get: (n) => String(n.live?.facts?.cpus ?? '-') },
+  { header: 'MEMORY', wide: true, get: (n) => bytes(n.live?.facts?.memoryBytes) },
+  { header: 'OS', wide: true, get: (n) => [n.live?.facts?.os, n.live?.facts?.osRelease].filter(Boolean).join(' ') || '-' },
+  { header: 'KERNEL', wide: true, get: (n) => n.live?.facts?.kernel || '-' },
+  { header: 'AGENT', wide: true, get: (n) => n.live?.agentVersion || '-' },
 ];
 
 /** Columns of the endpoints table. */
@@ -17,6 +56,30 @@ export const serviceColumns: Column<EndpointRecord>[] = [
   { header: 'SERVICE', get: (e) => e.service },
   { header: 'NODE', get: (e) => e.node },
   { header: 'ADDRESS', get: (e) => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}` },
-  { header: 'HEALTH', get: (e) => e.health },
+  { header: 'HEALTH', get: (e) => e.health, tone: (e) => toneOf(e.health) },
   { header: 'TAGS', get: (e) => e.tags.join(',') || '-' },
+  { header: 'SINCE', wide: true, get: (e) => age(e.since) },
+  { header: 'PROTOCOL', wide: true, get: (e) => e.protocol },
+  { header: 'META', wide: true, get: (e) => Object.entries(e.meta ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-' },
+  { header: 'OUTPUT', wide: true, get: (e) => (e.output ?? '').split('\n')[0]!.slice(0, 60) || '-' },
+];
+
+/** Columns of the watcher events table. */
+export const eventColumns: Column<NodeEvent>[] = [
+  { header: 'TIME', get: (e) => e.time },
+  { header: 'EVENT', get: (e) => e.event, tone: (e) => (e.event === 'NodeFailed' || e.event === 'PartitionSuspected' ? 'bad' : e.event === 'NodeLeft' ? 'warn' : 'good') },
+  { header: 'NODE', get: (e) => e.node },
+  { header: 'REASON', get: (e) => e.reason || '-' },
+  { header: 'DETECTED', wide: true, get: (e) => e.detectedBy },
+  { header: 'LEASE', wide: true, get: (e) => e.lease || '-' },
+  { header: 'HOOKS', wide: true, get: (e) => Object.entries(e.hooks ?? {}).map(([k, v]) => `${k}=${v.state}`).join(',') || '-' },
+];
+
+/** Columns of the conditions table (describe node). */
+export const conditionColumns: Column<Condition>[] = [
+  { header: 'TYPE', get: (c) => c.type },
+  { header: 'STATUS', get: (c) => c.status, tone: (c) => (c.status === 'True' ? 'bad' : c.status === 'False' ? 'good' : 'warn') },
+  { header: 'REASON', get: (c) => c.reason || '-' },
+  { header: 'SINCE', get: (c) => age(c.lastTransitionTime) },
+  { header: 'MESSAGE', get: (c) => c.message.split('\n')[0]! || '-' },
 ];

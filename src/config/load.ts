@@ -1,15 +1,18 @@
 // Load the agent config: read the file (YAML 1.2 core schema, or JSON), then parse → defaults → validate → freeze.
 // The only I/O here is reading the file; parseAgentConfig itself is pure.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { AgentConfig, EtcdConfig } from './types.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
-import { Fields, readEnum } from './fields.js';
+import { Fields, isMapping, readEnum } from './fields.js';
 import { parseEtcd, parsePrefix } from './etcd.js';
 import { parseNode } from './node.js';
 import { parseServices } from './services.js';
+import { checkProblemsFiles, parseProblems } from './problems.js';
+import { parseApi } from './api.js';
+import { watcherSections, type WatcherSections } from './watcher.js';
 import { envValue, parseSections, type ParseContext, type ParseOptions, type SectionParsers } from './sections.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -34,12 +37,16 @@ export const agentSections: SectionParsers<AgentConfig> = {
   prefix: parsePrefix,
   node: parseNode,
   services: parseServices,
+  problems: parseProblems,
+  api: parseApi,
   log: parseLog,
 };
 
 /** Validate a raw parsed document into a frozen AgentConfig; throws ConfigError/ConfigErrors. Pure. */
 export function parseAgentConfig(raw: unknown, opts: ParseOptions = {}): AgentConfig {
-  return parseSections(raw, agentSections, opts);
+  // The watcher's sections may share the file: checked here too (so `beacon validate` sees them), not returned.
+  const { watcher: _watcher, hooks: _hooks, ...agent } = parseSections<AgentConfig & WatcherSections>(raw, { ...agentSections, ...watcherSections }, opts);
+  return Object.freeze(agent);
 }
 
 /** What a client (CLI, watcher) needs to reach beacon's data; other sections of the file are ignored. */
@@ -53,8 +60,44 @@ export function parseClientConfig(raw: unknown, opts: ParseOptions = {}): Client
   return parseSections<ClientConfig>(raw, { etcd: parseEtcd, prefix: parsePrefix }, opts, { ignoreOthers: true });
 }
 
-/** Read a config file into a raw document: JSON for `.json`, YAML 1.2 (core schema, a JSON superset) otherwise. */
-export async function readConfigFile(path: string): Promise<unknown> {
+/** How readConfigFile treats secrets other local users could read. */
+export interface ReadOptions {
+  /** `refuse` (default): a file holding etcd.password, or the etcd.keyFile it names, must grant nothing to "others". */
+  exposedSecrets?: 'refuse' | 'allow';
+}
+
+/**
+ * Read a config file into a raw document: JSON for `.json`, YAML 1.2 (core schema, a JSON superset) otherwise.
+ * A file holding a secret that every local user can read is refused (docs/security.md).
+ */
+export async function readConfigFile(path: string, opts: ReadOptions = {}): Promise<unknown> {
+  const raw = await readRawConfigFile(path);
+  if (opts.exposedSecrets !== 'allow') await refuseExposedSecrets(path, raw);
+  return raw;
+}
+
+// The etcd password in the file, or the private key it names, must not be open to "others" (mode & 0o007).
+async function refuseExposedSecrets(path: string, raw: unknown): Promise<void> {
+  const etcd = isMapping(raw) && isMapping(raw.etcd) ? raw.etcd : undefined;
+  if (etcd?.password !== undefined) await refuseIfOpen(path, 'holds a secret (etcd.password)');
+  if (typeof etcd?.keyFile === 'string' && etcd.keyFile !== '') {
+    await refuseIfOpen(resolve(dirname(path), etcd.keyFile), `is the private key named by etcd.keyFile in ${path}`);
+  }
+}
+
+async function refuseIfOpen(file: string, what: string): Promise<void> {
+  let mode: number;
+  try {
+    mode = (await stat(file)).mode & 0o777;
+  } catch {
+    return; // a missing key file fails where it is read, with its own message
+  }
+  if ((mode & 0o007) === 0) return;
+  const shown = `0${mode.toString(8).padStart(3, '0')}`;
+  throw new ConfigError(file, undefined, `${what} but is open to other users (mode ${shown}): run chmod o-rwx ${file}`);
+}
+
+async function readRawConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -76,12 +119,40 @@ function parseYaml(path: string, text: string): unknown {
       err.code === 'MULTIPLE_DOCS' ? 'holds more than one document' : err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError(where, line, `not valid YAML: ${problem}`, { cause: err });
   }
+  let value: unknown;
   try {
-    return doc.toJS({ maxAliasCount: 100 });
+    value = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
     // Alias bombs and the like: the document is well-formed but not usable as data.
     throw new ConfigError(path, undefined, `not usable YAML: ${(err as Error).message}`, { cause: err });
   }
+  if (isCyclic(value)) throw new ConfigError(path, undefined, 'not usable YAML: an alias refers to a node that contains it');
+  return value;
+}
+
+// YAML aliases can make a document contain itself (`a: &a [*a]`): no config is cyclic, and every
+// reader after this one would recurse forever. Iterative, and each node is explored once.
+function isCyclic(root: unknown): boolean {
+  const onPath = new Set<object>();
+  const done = new Set<object>();
+  const stack: { node: object; exit: boolean }[] = [];
+  const push = (v: unknown) => {
+    if (typeof v === 'object' && v !== null) stack.push({ node: v, exit: false });
+  };
+  push(root);
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    if (top.exit) {
+      onPath.delete(top.node);
+      done.add(top.node);
+    } else if (onPath.has(top.node)) {
+      return true;
+    } else if (!done.has(top.node)) {
+      onPath.add(top.node);
+      stack.push({ node: top.node, exit: true });
+      for (const v of Object.values(top.node)) push(v);
+    }
+  }
+  return false;
 }
 
 function parseJson(path: string, text: string): unknown {
@@ -98,9 +169,12 @@ function parseJson(path: string, text: string): unknown {
 }
 
 /** Read and validate an agent config file. Defaults: process.env, os.hostname(), paths relative to the file. */
-export async function loadAgentConfig(path: string, opts: ParseOptions = {}): Promise<AgentConfig> {
-  const raw = await readConfigFile(path);
-  return parseAgentConfig(raw, { env: process.env, hostname: hostname(), baseDir: dirname(resolve(path)), ...opts });
+export async function loadAgentConfig(path: string, opts: ParseOptions & ReadOptions = {}): Promise<AgentConfig> {
+  const { exposedSecrets, ...parseOpts } = opts;
+  const raw = await readConfigFile(path, exposedSecrets ? { exposedSecrets } : {});
+  const cfg = parseAgentConfig(raw, { env: process.env, hostname: hostname(), baseDir: dirname(resolve(path)), ...parseOpts });
+  await checkProblemsFiles(cfg.problems); // the kernel rule file it names must load, too
+  return cfg;
 }
 
 /** Every problem in an error, one per line, for people (the CLI's `validate` and start-up failures). */

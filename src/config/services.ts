@@ -1,7 +1,9 @@
-// The `services` section: what this node offers. `checks` stays raw here; the Health work validates it.
+// The `services` section: what this node offers, each with its health checks (parsed by src/checks/spec.ts).
 import type { ServiceConfig } from './types.js';
 import { nameProblem } from '../etcd/keys.js';
-import { ipAddress, mapKey, optionalText, readInteger, readList, readSections, readString, text, type Reader } from './fields.js';
+import { assertUniqueCheckIds, parseChecks } from '../checks/spec.js';
+import type { CheckSpec } from '../checks/types.js';
+import { ipAddress, mapKey, optionalText, readInteger, readList, readSections, readString, text } from './fields.js';
 import type { ParseContext } from './sections.js';
 
 const PROTOCOLS = ['tcp', 'udp'] as const;
@@ -18,8 +20,10 @@ export function parseServices(raw: unknown, ctx: ParseContext): ServiceConfig[] 
     const address = f.string('address', ipAddress);
     const tags = f.stringList('tags', text(256)) ?? [];
     const meta = f.stringMap('meta', { key: mapKey, value: optionalText(512) }) ?? {};
-    const checks = f.read('checks', readPlainList, undefined) ?? [];
+    const rawChecks = f.read('checks', readList, undefined) ?? [];
     f.done();
+    // A bad check fails the config with its own field named (`services[0].checks[1].timeout`).
+    const checks = ctx.problems.catch(() => parseChecks(rawChecks, f.at('checks'), name ?? `services[${i}]`)) ?? [];
     if (name !== undefined) {
       const first = firstIndex.get(name);
       if (first !== undefined) f.fail('name', `duplicate service name: services[${first}] and services[${i}] are both "${name}"`);
@@ -30,15 +34,7 @@ export function parseServices(raw: unknown, ctx: ParseContext): ServiceConfig[] 
     if (address !== undefined) svc.address = address;
     out.push(svc);
   });
+  // ttl reports address a check by id alone: ids must be unique across services too.
+  ctx.problems.catch(() => assertUniqueCheckIds(out.flatMap((s): readonly CheckSpec[] => s.checks)));
   return out;
 }
-
-// A copy, so freezing the config never freezes the caller's document.
-const readPlainList: Reader<unknown[]> = (p, field, value) => {
-  const list = readList(p, field, value, undefined);
-  try {
-    return list && structuredClone(list);
-  } catch {
-    return p.add(field, value, 'must be plain data');
-  }
-};

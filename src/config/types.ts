@@ -1,6 +1,9 @@
 // The validated, frozen shapes produced by the config loader (src/config/load.ts).
 // Durations are already parsed: fields ending in `Ms` are milliseconds, `ttl` is whole seconds.
 import type { AddressSource } from '../types.js';
+import type { CheckSpec } from '../checks/types.js';
+import type { ApiConfig } from './api.js';
+import type { ProblemsConfig } from './problems.js';
 
 /** How to reach etcd (shared by agent, watcher and CLI). */
 export interface EtcdConfig {
@@ -39,7 +42,7 @@ export interface AddressConfig {
   order: AddressSource[];
 }
 
-/** One service from the config; `checks` is filled in by the Health work (raw until then). */
+/** One service from the config, with its validated checks (src/checks/spec.ts). */
 export interface ServiceConfig {
   name: string;
   port: number;
@@ -47,7 +50,7 @@ export interface ServiceConfig {
   address?: string;
   tags: string[];
   meta: Record<string, string>;
-  checks: readonly unknown[];
+  checks: readonly CheckSpec[];
 }
 
 /** The node section. */
@@ -71,5 +74,9 @@ export interface AgentConfig {
   prefix: string;
   node: NodeConfig;
   services: ServiceConfig[];
+  /** Node problem detection (kernel log, resource pressure); null when the section is absent or disabled. */
+  problems: ProblemsConfig | null;
+  /** The agent's local API (check reports, maintenance); null when disabled. */
+  api: ApiConfig | null;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }

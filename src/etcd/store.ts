@@ -103,8 +103,16 @@ export class PrefixWatch extends EventEmitter {
 
   /** Stop watching and release the stream. */
   async cancel(): Promise<void> {
-    await this.watcher.cancel().catch(() => undefined);
+    // etcd3's cancel() never settles for a watch that etcd already cancelled (e.g. compacted):
+    // bound the wait, the stream is gone either way.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.watcher.cancel().catch(() => undefined),
+      new Promise<void>((r) => (timer = setTimeout(r, 500))),
+    ]);
+    clearTimeout(timer);
     this.removeAllListeners();
+    this.on('error', () => undefined); // late errors from a dying stream are not ours to throw
   }
 }
 

@@ -1,6 +1,5 @@
 // The journal source: `journalctl -k -f -o json --since=@<lookback>`; each JSON line gives the message
 // and its realtime timestamp. The child is killed when the signal aborts.
-import { execa } from 'execa';
 import { BeaconError } from '../errors.js';
 import type { LogLine, LogSource } from './types.js';
 
@@ -38,6 +37,8 @@ export class JournalSource implements LogSource {
   constructor(private readonly options: JournalSourceOptions) {}
 
   async *lines(signal: AbortSignal): AsyncIterable<LogLine> {
+    // execa costs ~15 MiB of RSS: loaded on first use, so an agent without a journal source never pays it.
+    const { execa } = await import('execa');
     const now = this.options.now ?? Date.now;
     const since = Math.floor((now() - this.options.lookbackMs) / 1000);
     const args = [...(this.options.match ?? ['-k']), '-f', '-o', 'json', '--no-pager', `--since=@${since}`];

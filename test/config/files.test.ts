@@ -11,7 +11,8 @@ import { loadAgentConfig, readConfigFile } from '../../src/config/load.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const examples = join(root, 'examples');
 const bad = join(root, 'test/fixtures/config/bad');
-const opts = { env: {}, hostname: 'host1' };
+// A git checkout leaves examples world-readable; agent-full.yaml holds a sample password.
+const opts = { env: {}, hostname: 'host1', exposedSecrets: 'allow' as const };
 
 // The minimal config exactly as issue 2 documents it: other people script against this.
 const ISSUE_MINIMAL = `etcd:
@@ -47,7 +48,7 @@ test('examples/agent.yaml is the minimal config of the issue, and agent.json is 
 });
 
 test('agent-full.yaml sets every field (nothing left to defaults but what it shows)', async (t) => {
-  const raw = (await readConfigFile(join(examples, 'agent-full.yaml'))) as Record<string, Record<string, unknown>>;
+  const raw = (await readConfigFile(join(examples, 'agent-full.yaml'), opts)) as Record<string, Record<string, unknown>>;
   t.deepEqual(Object.keys(raw).sort(), ['etcd', 'log', 'node', 'prefix', 'services']);
   t.deepEqual(Object.keys(raw.etcd).sort(), ['caFile', 'certFile', 'dialTimeout', 'endpoints', 'keyFile', 'password', 'requestTimeout', 'username']);
   t.deepEqual(Object.keys(raw.node).sort(), ['address', 'keepaliveInterval', 'keepaliveTimeout', 'labels', 'name', 'ttl']);

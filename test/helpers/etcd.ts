@@ -57,6 +57,28 @@ export interface EtcdMemberSpec {
   peerPort: number;
 }
 
+/** Client TLS of a test etcd: it serves https with cert/key and, with client-cert auth, trusts `caFile`. */
+export interface EtcdTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** The pair etcdctl presents (the helper's own calls); required when etcd demands client certificates. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  /** Start etcd with --client-cert-auth (mutual TLS). */
+  clientCertAuth?: boolean;
+}
+
+/** etcdctl flags that reach a TLS etcd as the helper's client. */
+export function etcdctlTlsArgs(tls: EtcdTls | undefined): string[] {
+  if (!tls) return [];
+  return [
+    '--cacert', tls.caFile,
+    ...(tls.clientCertFile ? ['--cert', tls.clientCertFile] : []),
+    ...(tls.clientKeyFile ? ['--key', tls.clientKeyFile] : []),
+  ];
+}
+
 /** A running (or stopped) etcd member owned by a test. */
 export class EtcdProcess {
   proc: ChildProcess | undefined;
@@ -69,8 +91,9 @@ export class EtcdProcess {
     private readonly cluster: EtcdMemberSpec[],
     readonly baseDir: string,
     private readonly extraArgs: string[] = [],
+    readonly tls?: EtcdTls,
   ) {
-    this.endpoint = `http://127.0.0.1:${spec.clientPort}`;
+    this.endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${spec.clientPort}`;
     this.dataDir = join(baseDir, `${spec.name}.etcd`);
   }
 
@@ -88,6 +111,14 @@ export class EtcdProcess {
       '--initial-cluster-state', 'new',
       '--initial-cluster-token', `beacon-test-${this.cluster[0]!.clientPort}`,
       '--log-level', 'error',
+      ...(this.tls
+        ? [
+            '--cert-file', this.tls.certFile,
+            '--key-file', this.tls.keyFile,
+            '--trusted-ca-file', this.tls.caFile,
+            ...(this.tls.clientCertAuth ? ['--client-cert-auth'] : []),
+          ]
+        : []),
       ...this.extraArgs,
     ];
     const proc = spawn(requireBinary('etcd'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -104,7 +135,7 @@ export class EtcdProcess {
   async waitHealthy(stderrHint = ''): Promise<void> {
     await waitFor(
       () => {
-        const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', this.endpoint, '--command-timeout=1s', 'endpoint', 'health'], {
+        const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', this.endpoint, ...etcdctlTlsArgs(this.tls), '--command-timeout=1s', 'endpoint', 'health'], {
           env: { ...process.env, ETCDCTL_API: '3' },
           encoding: 'utf8',
         });
@@ -133,19 +164,20 @@ export class EtcdCluster {
   private constructor(
     readonly members: EtcdProcess[],
     readonly baseDir: string,
+    readonly tls?: EtcdTls,
   ) {}
 
-  /** Start `size` members on free loopback ports in a new temp dir. */
-  static async start(size = 1, extraArgs: string[] = []): Promise<EtcdCluster> {
+  /** Start `size` members on free loopback ports in a new temp dir (https with `tls`). */
+  static async start(size = 1, extraArgs: string[] = [], tls?: EtcdTls): Promise<EtcdCluster> {
     const baseDir = mkdtempSync(join(tmpdir(), 'beacon-etcd-'));
     const specs: EtcdMemberSpec[] = [];
     for (let i = 0; i < size; i++) {
       specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort() });
     }
-    const members = specs.map((s) => new EtcdProcess(s, specs, baseDir, extraArgs));
+    const members = specs.map((s) => new EtcdProcess(s, specs, baseDir, extraArgs, tls));
     await Promise.all(members.map((m) => m.start()));
     if (size > 1) await Promise.all(members.map((m) => m.waitHealthy()));
-    return new EtcdCluster(members, baseDir);
+    return new EtcdCluster(members, baseDir, tls);
   }
 
   /** Comma-separated client URLs of every member. */
@@ -158,7 +190,7 @@ export class EtcdCluster {
    * command (a watch) is stopped after that long and whatever it printed is returned.
    */
   etcdctl(args: string[], input?: string, untilMs?: number): string {
-    const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', this.endpoints, ...args], {
+    const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', this.endpoints, ...etcdctlTlsArgs(this.tls), ...args], {
       env: { ...process.env, ETCDCTL_API: '3' },
       encoding: 'utf8',
       input,

@@ -36,7 +36,13 @@ export const agentCommand: Command = {
     const notify = new SdNotify(ctx.env, log);
     void agent.ready.then((l) => notify.ready(`node ${cfg.node.name} address ${l.address.address}`));
     ctx.signal.addEventListener('abort', () => void notify.stopping(), { once: true });
-    await agent.run(ctx.signal);
+    try {
+      await agent.run(ctx.signal);
+    } catch (err) {
+      // The kernel rule file is read again at start: it may have changed since the config was checked.
+      if (err instanceof ConfigError) return reportConfigError(ctx, err, ctx.values.config);
+      throw err;
+    }
     return ExitCode.ok;
   },
 };

@@ -20,6 +20,8 @@ export const DEMO_CONFIG = {
     { name: 'api', port: 9090, tags: ['grpc'] },
     { name: 'metrics', port: 9100, tags: ['prometheus'] },
   ],
+  // The demo must not take (or fight over) a real agent's local socket.
+  api: { enabled: false },
 };
 
 async function show(ctx: CommandContext, store: Store, keys: Keys, endpoint: string): Promise<void> {

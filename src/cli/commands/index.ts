@@ -1,12 +1,20 @@
 // The registry of subcommands: add one line per command (no registration by import side effect).
 import type { Command } from '../command.js';
 import { agentCommand } from './agent.js';
+import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
+import { describeCommand } from './describe.js';
+import { endpointsCommand } from './endpoints.js';
+import { eventsCommand } from './events.js';
+import { ignitionCommand } from './ignition.js';
+import { maintCommand } from './maint.js';
 import { nodesCommand } from './nodes.js';
 import { servicesCommand } from './services.js';
 import { validateCommand } from './validate.js';
+import { watcherCommand } from './watcher.js';
+import { watchCommand } from './watch.js';
 
 /** Every `beacon` subcommand by name. */
 export const commands: Record<string, Command> = Object.fromEntries(
-  [agentCommand, demoCommand, nodesCommand, servicesCommand, validateCommand].map((c) => [c.name, c]),
+  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, watchCommand].map((c) => [c.name, c]),
 );

@@ -26,7 +26,7 @@ export function nodeJson(n: NodeView): Record<string, unknown> {
 export const nodesCommand: Command = {
   name: 'nodes',
   summary: 'list nodes (registered, left and failed)',
-  usage: 'beacon nodes [-o table|json] [--etcd URLS] [--prefix P]',
+  usage: 'beacon nodes [-o table|wide|json|yaml] [--etcd URLS] [--prefix P]',
   options: {},
   run: (ctx) =>
     withStore(ctx, async ({ store, keys, format }) => {

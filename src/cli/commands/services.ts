@@ -29,7 +29,7 @@ export function endpointJson(e: EndpointRecord): Record<string, unknown> {
 export const servicesCommand: Command = {
   name: 'services',
   summary: 'list service endpoints (all, or one service with NAME)',
-  usage: 'beacon services [NAME] [-o table|json] [--etcd URLS] [--prefix P]',
+  usage: 'beacon services [NAME] [-o table|wide|json|yaml] [--etcd URLS] [--prefix P]',
   options: {},
   run: (ctx) =>
     withStore(ctx, async ({ store, keys, format }) => {

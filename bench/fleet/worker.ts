@@ -1,0 +1,106 @@
+// A fleet worker process (child_process.fork): runs its share of virtual nodes, beacon's or sidekick's,
+// and answers the orchestrator's samples with its counters. Started by bench/fleet/fleet.ts.
+import { gatherFacts } from '../../src/facts/host.js';
+import { Keys } from '../../src/etcd/keys.js';
+import { Store } from '../../src/etcd/store.js';
+import type { EtcdConfig } from '../../src/config/types.js';
+import { createLogger } from '../../src/log.js';
+import { setMaxListeners } from 'node:events';
+import { zeroCounters, type ErrorTally, type FromWorker, type ToWorker, type WorkerSpec } from './protocol.js';
+import { SidekickNode } from './sidekick.js';
+import { BeaconNode, agentRenderer, countCalls, type FleetBase } from './virtual-node.js';
+
+interface Running {
+  start(signal: AbortSignal): Promise<void>;
+  isRegistered(): boolean;
+  stopped(): Promise<void>;
+}
+
+const counters = zeroCounters();
+const errors: ErrorTally = {};
+const stop = new AbortController();
+// Every virtual node listens on the one stop signal.
+setMaxListeners(0, stop.signal);
+const nodes: Running[] = [];
+const stores: Store[] = [];
+let registered = 0;
+let startedAt = 0;
+
+function send(msg: FromWorker): void {
+  process.send?.(msg);
+}
+
+function makeStore(cfg: EtcdConfig, shared: Store | undefined): Store {
+  if (shared) return shared;
+  const s = countCalls(Store.connect(cfg), counters, errors);
+  stores.push(s);
+  return s;
+}
+
+async function start(spec: WorkerSpec): Promise<void> {
+  startedAt = Date.now();
+  // Warnings only: a healthy fleet logs nothing; trouble shows on the benchmark's stderr.
+  const log = createLogger('warn', process.stderr);
+  const base: FleetBase = {
+    endpoints: spec.endpoints,
+    prefix: spec.prefix,
+    ttl: spec.ttl,
+    keepaliveIntervalMs: spec.intervalMs,
+    facts: await gatherFacts({ log }),
+    log,
+  };
+  const etcd: EtcdConfig = { endpoints: spec.endpoints, requestTimeoutMs: 2_000, dialTimeoutMs: 2_000 };
+  const shared = spec.clientPer === 'worker' ? makeStore(etcd, undefined) : undefined;
+  const keys = new Keys(spec.prefix);
+  const progress = setInterval(() => send({ type: 'progress', registered }), 250);
+  let next = 0;
+  // Bounded ramp: at most `concurrency` nodes of this worker registering at once.
+  await Promise.all(
+    Array.from({ length: Math.max(1, spec.concurrency) }, async () => {
+      while (next < spec.nodes.length && !stop.signal.aborted) {
+        const i = spec.nodes[next++]!;
+        const store = makeStore(etcd, shared);
+        let node: Running;
+        if (spec.side === 'beacon') {
+          node = new BeaconNode(i, base, store, counters);
+        } else {
+          // The sidekick announces the same endpoint records (same keys, same bytes) as the agent.
+          const { render } = agentRenderer(i, base);
+          const all = render({ id: '', ttl: spec.ttl }, 'up').leased;
+          const endpoints = new Map([...all].filter(([k]) => k.startsWith(keys.services)));
+          node = new SidekickNode(store, endpoints, spec.ttl, spec.intervalMs, counters, errors);
+        }
+        nodes.push(node);
+        await node.start(stop.signal);
+        if (!stop.signal.aborted) registered++;
+      }
+    }),
+  );
+  clearInterval(progress);
+  send({ type: 'ramped', registered, ms: Date.now() - startedAt });
+}
+
+async function shutdown(): Promise<void> {
+  const t0 = Date.now();
+  stop.abort();
+  await Promise.allSettled(nodes.map((n) => n.stopped()));
+  for (const s of stores) s.close();
+  process.send?.({ type: 'stopped', ms: Date.now() - t0 } satisfies FromWorker, () => process.exit(0));
+}
+
+process.on('message', (m: ToWorker) => {
+  if (m.type === 'start') {
+    start(m.spec).catch((err: unknown) => send({ type: 'failed', error: String((err as Error)?.stack ?? err) }));
+  } else if (m.type === 'sample') {
+    let registeredNow = 0;
+    for (const n of nodes) if (n.isRegistered()) registeredNow++;
+    send({ type: 'sample', counters: { ...counters }, registeredNow, errors: { ...errors } });
+  } else if (m.type === 'stop') {
+    void shutdown();
+  }
+});
+// Orphaned (the orchestrator died): leave as if stopped.
+process.on('disconnect', () => {
+  if (!stop.signal.aborted) void shutdown().finally(() => process.exit(0));
+});
+send({ type: 'ready' });

@@ -1,0 +1,217 @@
+// The agent's local API, over a unix socket (default /run/beacon/agent.sock) or a loopback port:
+//   PUT /v1/check/<id>     {"status": "passing", "note": "..."}   a ttl check report (`beacon check`)
+//   PUT /v1/maintenance    {"service": "web", "reason": "..."}    maintenance on (reason) or off (null)
+//   GET /v1/maintenance                                            what is in maintenance now
+// It outlives config reloads (the checks behind it are rebuilt; the socket stays). Local only by
+// construction: the socket's file mode, or a loopback address checked by the config.
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import http from 'node:http';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { ApiConfig } from '../config/api.js';
+import { BeaconError } from '../errors.js';
+import { BodyTooLarge, parseStatusWord, readBody, removeStaleSocket } from '../checks/ttl-server.js';
+import { UnknownCheckError } from '../checks/ttl.js';
+import { OUTPUT_CAP_BYTES } from '../checks/output.js';
+import type { HealthStatus } from '../types.js';
+
+/** What is in maintenance: the whole node (a reason, or null) and single services (name → reason). */
+export interface MaintenanceState {
+  node: string | null;
+  services: Record<string, string>;
+}
+
+/** Thrown by a handler for a service the agent does not offer. */
+export class UnknownServiceError extends BeaconError {
+  constructor(readonly service: string) {
+    super(`no service named ${JSON.stringify(service)} in the agent's config`);
+  }
+}
+
+/** What the API does; implemented by the agent. */
+export interface AgentApiHandler {
+  /** Record a ttl check report; throws UnknownCheckError for an id that is not a ttl check. */
+  reportCheck(id: string, status: HealthStatus, note: string): void;
+  /** Maintenance on (`reason`) or off (null) for one service or the node; throws UnknownServiceError. `note` is logged. */
+  setMaintenance(service: string | undefined, reason: string | null, note?: string): MaintenanceState;
+  maintenance(): MaintenanceState;
+}
+
+/** Longest maintenance reason kept (it is shown in every affected endpoint's output). */
+export const MAX_REASON_CHARS = 512;
+
+/** Serves the local API until its signal aborts. */
+export class AgentApi {
+  private readonly server: http.Server;
+  private readonly log: Logger;
+  private boundPort: number | undefined;
+
+  constructor(
+    private readonly address: ApiConfig,
+    private readonly handler: AgentApiHandler,
+    log: Logger,
+  ) {
+    this.log = log.child({ component: 'api' });
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.log.error({ err }, 'local API request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"error":"internal error"}\n');
+      });
+    });
+    this.server.headersTimeout = 5_000;
+    this.server.requestTimeout = 10_000;
+  }
+
+  /** The bound port (loopback mode), once listening. */
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  /** Start listening; rejects when the socket is in use by a live agent or cannot be created. */
+  async listen(): Promise<void> {
+    const a = this.address;
+    if ('socketPath' in a) {
+      // /run/beacon exists under systemd (RuntimeDirectory=); create it when run by hand.
+      await mkdir(dirname(a.socketPath), { recursive: true, mode: 0o755 });
+      await removeStaleSocket(a.socketPath);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      const done = () => {
+        this.server.off('error', reject);
+        resolve();
+      };
+      if ('socketPath' in a) this.server.listen(a.socketPath, done);
+      else this.server.listen(a.port, a.host, done);
+    });
+    this.server.on('error', (err) => this.log.error({ err }, 'local API server error'));
+    if ('socketPath' in a) {
+      await chmod(a.socketPath, a.mode);
+      this.log.info({ socketPath: a.socketPath, mode: a.mode.toString(8) }, 'local API listening');
+    } else {
+      const bound = this.server.address();
+      this.boundPort = typeof bound === 'object' && bound ? bound.port : undefined;
+      this.log.info({ host: a.host, port: this.boundPort }, 'local API listening');
+    }
+  }
+
+  /** Serve until `signal` aborts, then close every connection and remove the socket file. */
+  async run(signal: AbortSignal): Promise<void> {
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    if ('socketPath' in this.address) await unlink(this.address.socketPath).catch(() => undefined);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const reply = (code: number, body: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(`${JSON.stringify(body)}\n`);
+    };
+    const path = (req.url ?? '').split('?')[0]!;
+    const check = /^\/v1\/check\/([^/]+)$/.exec(path);
+    const method = req.method ?? 'GET';
+    if (!check && path !== '/v1/maintenance') return reply(404, { error: 'not found: use PUT /v1/check/<id> or /v1/maintenance' });
+    if (path === '/v1/maintenance' && method === 'GET') return reply(200, this.handler.maintenance());
+    if (method !== 'PUT' && method !== 'POST') {
+      res.setHeader('allow', check ? 'PUT, POST' : 'GET, PUT, POST');
+      return reply(405, { error: 'method not allowed' });
+    }
+    let body: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(await readBody(req));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SyntaxError('not an object');
+      body = parsed as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return reply(413, { error: err.message });
+      return reply(400, { error: 'body must be a JSON object' });
+    }
+    if (check) {
+      let id: string;
+      try {
+        id = decodeURIComponent(check[1]!);
+      } catch {
+        return reply(400, { error: 'bad check id encoding' });
+      }
+      const status = typeof body.status === 'string' ? parseStatusWord(body.status) : undefined;
+      if (!status) return reply(400, { error: 'status must be one of passing, warning, critical (or pass, warn, fail)' });
+      if (body.note !== undefined && typeof body.note !== 'string') return reply(400, { error: 'note must be a string' });
+      try {
+        this.handler.reportCheck(id, status, (body.note ?? '').slice(0, OUTPUT_CAP_BYTES * 2));
+      } catch (err) {
+        if (err instanceof UnknownCheckError) return reply(404, { error: err.message });
+        throw err;
+      }
+      this.log.debug({ check: id, status }, 'check report');
+      return reply(200, { id, status });
+    }
+    const { service, reason, note } = body;
+    if (service !== undefined && (typeof service !== 'string' || service === '')) return reply(400, { error: 'service must be a service name' });
+    if (reason !== null && (typeof reason !== 'string' || reason.trim() === '' || reason.length > MAX_REASON_CHARS)) {
+      return reply(400, { error: `reason must be a non-empty string of at most ${MAX_REASON_CHARS} characters, or null to end maintenance` });
+    }
+    try {
+      return reply(200, this.handler.setMaintenance(service, reason, typeof note === 'string' ? note.slice(0, MAX_REASON_CHARS) : undefined));
+    } catch (err) {
+      if (err instanceof UnknownServiceError) return reply(404, { error: err.message });
+      throw err;
+    }
+  }
+}
+
+/** The local API refused a request (statusCode) or could not be reached (statusCode undefined). */
+export class AgentApiError extends BeaconError {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Turn maintenance on (`reason`) or off (null) through the local agent; resolves what is in maintenance
+ * after. `note` (why it ends, say) only goes to the agent's log.
+ */
+export async function requestMaintenance(
+  address: ApiConfig,
+  service: string | undefined,
+  reason: string | null,
+  { note, timeoutMs = 5_000 }: { note?: string; timeoutMs?: number } = {},
+): Promise<MaintenanceState> {
+  const body = JSON.stringify({ ...(service !== undefined ? { service } : {}), reason, ...(note !== undefined ? { note } : {}) });
+  const where = 'socketPath' in address ? address.socketPath : `${address.host}:${address.port}`;
+  const { code, text } = await new Promise<{ code: number; text: string }>((resolve, reject) => {
+    const req = http.request(
+      {
+        ...('socketPath' in address ? { socketPath: address.socketPath } : { host: address.host, port: address.port }),
+        method: 'PUT',
+        path: '/v1/maintenance',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (err) => reject(new AgentApiError(`cannot reach the beacon agent at ${where}: ${err.message}`, undefined, { cause: err })));
+    req.end(body);
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (code === 200 && typeof parsed === 'object' && parsed !== null) return parsed as MaintenanceState;
+  const error = (parsed as { error?: unknown } | undefined)?.error;
+  throw new AgentApiError(`agent refused the request (${code}): ${typeof error === 'string' ? error : text.trim()}`, code);
+}

@@ -1,0 +1,110 @@
+// The Health records the agent writes besides the node and endpoint records (docs/keys.md):
+// node conditions, the maintenance marker and node problem events, with tolerant decoders for
+// reading its own previous records back at start (garbage is ignored, never fatal).
+import type { KeyValue } from '../etcd/store.js';
+import type { Condition, EventSeverity, ProblemEvent } from '../problems/types.js';
+import { SCHEMA_VERSION } from '../types.js';
+
+/** `<prefix>/v1/nodes/<node>/conditions`: every declared condition, under the node lease. */
+export interface ConditionsRecord {
+  schema: typeof SCHEMA_VERSION;
+  node: string;
+  conditions: Condition[];
+  /** Time of the newest kernel log line handled when the record was written (ISO 8601), null if none yet. */
+  watermark: string | null;
+  /** Boot the conditions belong to (kernel conditions reset on reboot). */
+  bootId: string;
+}
+
+/** `<prefix>/v1/nodes/<node>/maintenance`: unleased, present only while something is in maintenance. */
+export interface MaintenanceRecord {
+  schema: typeof SCHEMA_VERSION;
+  node: string;
+  /** Why the whole node is in maintenance, or null. */
+  reason: string | null;
+  /** Services in maintenance on their own: name → reason. */
+  services: Record<string, string>;
+  /** When maintenance last changed (ISO 8601). */
+  updatedAt: string;
+}
+
+/** `<prefix>/v1/events/<node>/<id>`: one (coalesced) node problem event, under the events lease. */
+export interface EventRecord {
+  schema: typeof SCHEMA_VERSION;
+  node: string;
+  id: string;
+  source: string;
+  reason: string;
+  message: string;
+  count: number;
+  firstTime: string;
+  lastTime: string;
+  severity: EventSeverity;
+}
+
+/** The stored form of a monitor event. */
+export function eventRecord(node: string, e: ProblemEvent): EventRecord {
+  return {
+    schema: SCHEMA_VERSION,
+    node,
+    id: e.id,
+    source: e.source,
+    reason: e.reason,
+    message: e.message,
+    count: e.count,
+    firstTime: e.firstTime,
+    lastTime: e.lastTime,
+    severity: e.severity,
+  };
+}
+
+function parse(kv: KeyValue | undefined): Record<string, unknown> | undefined {
+  if (!kv || kv.value.length > 256 * 1024) return undefined;
+  try {
+    const v: unknown = JSON.parse(kv.value.toString('utf8'));
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    const o = v as Record<string, unknown>;
+    return o.schema === SCHEMA_VERSION ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const STATUSES = new Set(['True', 'False', 'Unknown']);
+
+function isCondition(c: unknown): c is Condition {
+  if (typeof c !== 'object' || c === null) return false;
+  const o = c as Record<string, unknown>;
+  return (
+    typeof o.type === 'string' &&
+    typeof o.status === 'string' &&
+    STATUSES.has(o.status) &&
+    typeof o.reason === 'string' &&
+    typeof o.message === 'string' &&
+    typeof o.lastTransitionTime === 'string'
+  );
+}
+
+/** A conditions record, or undefined for anything else (absent, garbage, another schema). */
+export function decodeConditions(kv: KeyValue | undefined): ConditionsRecord | undefined {
+  const o = parse(kv);
+  if (!o || !Array.isArray(o.conditions) || typeof o.bootId !== 'string') return undefined;
+  if (o.watermark !== null && typeof o.watermark !== 'string') return undefined;
+  return { ...(o as unknown as ConditionsRecord), conditions: o.conditions.filter(isCondition) };
+}
+
+/** A maintenance record, or undefined. */
+export function decodeMaintenance(kv: KeyValue | undefined): MaintenanceRecord | undefined {
+  const o = parse(kv);
+  if (!o || (o.reason !== null && typeof o.reason !== 'string')) return undefined;
+  const services = typeof o.services === 'object' && o.services !== null && !Array.isArray(o.services) ? o.services : {};
+  const clean = Object.fromEntries(Object.entries(services).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return { ...(o as unknown as MaintenanceRecord), services: clean };
+}
+
+/** The `lastTime` of an event record in ms, or undefined. */
+export function eventLastTime(kv: KeyValue): number | undefined {
+  const o = parse(kv);
+  const t = typeof o?.lastTime === 'string' ? Date.parse(o.lastTime) : NaN;
+  return Number.isNaN(t) ? undefined : t;
+}

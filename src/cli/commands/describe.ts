@@ -1,0 +1,141 @@
+// `beacon describe node NAME`: everything known about one node, in one place (kubectl describe's job).
+import { isValidName, type Keys } from '../../etcd/keys.js';
+import type { Store } from '../../etcd/store.js';
+import { DecodeError } from '../../errors.js';
+import type { Condition } from '../../problems/types.js';
+import { decode } from '../../registry/codec.js';
+import { buildSnapshot, nodeViews } from '../../registry/reader.js';
+import type { EndpointRecord } from '../../types.js';
+import { decodeEvent, decodeStatus, type NodeEvent, type StatusRecord } from '../../watcher/events.js';
+import { ExitCode, type Command } from '../command.js';
+import { renderData, renderTable, useColour } from '../output.js';
+import { age, conditionColumns, eventColumns, serviceColumns } from '../views.js';
+import { withStore } from '../with-store.js';
+import { nodeJson } from './nodes.js';
+import { endpointJson } from './services.js';
+import { eventJson } from './events.js';
+
+/** How many of the node's newest watcher events are shown. */
+const RECENT_EVENTS = 10;
+
+/** What `describe node` gathers (its JSON/YAML shape adds `conditions`, `endpoints`, `events`, `watcherStatus` to the node). */
+interface NodeDescription {
+  node: ReturnType<typeof nodeViews>[number];
+  conditions: Condition[];
+  endpoints: EndpointRecord[];
+  events: NodeEvent[];
+  status?: StatusRecord;
+  errors: DecodeError[];
+}
+
+// Four prefix/key reads at one time: the node's keys, every endpoint, the watcher's status and events.
+async function describeNode(store: Store, keys: Keys, name: string): Promise<NodeDescription | undefined> {
+  const [own, services, status, events] = await Promise.all([
+    store.list(keys.node(name)),
+    store.list(keys.services),
+    store.get(keys.status(name)),
+    store.list(keys.watcherEvents),
+  ]);
+  const snap = buildSnapshot(keys, [...own.kvs, ...services.kvs.filter((kv) => kv.key.endsWith(`/${name}`))]);
+  const node = nodeViews(snap).find((n) => n.name === name);
+  if (!node) return undefined;
+  const errors = [...snap.errors];
+  let conditions: Condition[] = [];
+  const condKv = own.kvs.find((kv) => kv.key === keys.conditions(name));
+  if (condKv) {
+    const r = decode<{ conditions: Condition[] }>(condKv, { conditions: 'array' });
+    if (r instanceof DecodeError) errors.push(r);
+    else conditions = r.conditions;
+  }
+  let watcherStatus: StatusRecord | undefined;
+  if (status) {
+    const r = decodeStatus(status);
+    if (r instanceof DecodeError) errors.push(r);
+    else watcherStatus = r;
+  }
+  const mine: NodeEvent[] = [];
+  for (const kv of events.kvs) {
+    const r = decodeEvent(kv);
+    if (r instanceof DecodeError) errors.push(r);
+    else if (r.node === name || r.nodes?.includes(name)) mine.push(r);
+  }
+  mine.sort((a, b) => a.time.localeCompare(b.time));
+  return {
+    node,
+    conditions,
+    endpoints: snap.endpoints.filter((e) => e.node === name),
+    events: mine.slice(-RECENT_EVENTS),
+    ...(watcherStatus ? { status: watcherStatus } : {}),
+    errors,
+  };
+}
+
+function indent(text: string): string {
+  return text.trimEnd().split('\n').map((l) => `  ${l}`).join('\n') + '\n';
+}
+
+// The human view: `Key: value` lines, then one small table per section (kubectl describe's layout).
+function renderDescription(d: NodeDescription, colour: boolean, wide: boolean): string {
+  const n = d.node;
+  const facts = n.live?.facts;
+  const fields: [string, string][] = [
+    ['Name', n.name],
+    ['Status', n.status],
+    ['Address', n.address || '-'],
+    ['Addresses', n.live?.addresses.join(', ') || '-'],
+    ['Labels', Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
+    ['Machine ID', n.machineId || '-'],
+    ['Boot ID', n.bootId || '-'],
+    ['Lease', n.lease || '-'],
+    ['Registered', n.registeredAt ? `${n.registeredAt} (${age(n.registeredAt)} ago)` : '-'],
+    ['Agent', n.live ? `${n.live.agentVersion} (pid ${n.live.pid})` : '-'],
+    ['OS', facts ? `${facts.os} ${facts.osRelease} (${facts.kernel}, ${facts.arch})` : '-'],
+    ['Capacity', facts ? `${facts.cpus} CPUs, ${(facts.memoryBytes / 2 ** 30).toFixed(1)} GiB memory` : '-'],
+    ['Watcher', d.status ? `${d.status.state} since ${d.status.since} (${d.status.reason || 'no reason'})` : '-'],
+  ];
+  const w = Math.max(...fields.map(([k]) => k.length)) + 1;
+  let out = fields.map(([k, v]) => `${`${k}:`.padEnd(w)}  ${v}`).join('\n') + '\n';
+  const section = (title: string, body: string | undefined) => {
+    out += `${title}:\n${body === undefined ? '  <none>\n' : indent(body)}`;
+  };
+  const opts = { colour, wide };
+  section('Conditions', d.conditions.length ? renderTable(conditionColumns, d.conditions, opts) : undefined);
+  section('Endpoints', d.endpoints.length ? renderTable(serviceColumns, d.endpoints, opts) : undefined);
+  section('Events', d.events.length ? renderTable(eventColumns, d.events, opts) : undefined);
+  return out;
+}
+
+/** The `describe` subcommand (one kind for now: `node`). */
+export const describeCommand: Command = {
+  name: 'describe',
+  summary: 'show one node in detail: facts, conditions, endpoints, recent events',
+  usage: 'beacon describe node NAME [-o table|wide|json|yaml] [--etcd URLS] [--prefix P]',
+  options: {},
+  run: (ctx) =>
+    withStore(ctx, async ({ store, keys, format }) => {
+      const [kind, name, ...extra] = ctx.positionals;
+      if (kind !== 'node' || name === undefined || extra.length > 0 || !isValidName(name)) {
+        ctx.stderr.write(`beacon describe: expected "node NAME"\nusage: ${describeCommand.usage}\n`);
+        return ExitCode.usage;
+      }
+      const d = await describeNode(store, keys, name);
+      if (!d) {
+        ctx.stderr.write(`beacon describe: node ${JSON.stringify(name)} not found\n`);
+        return ExitCode.notFound;
+      }
+      for (const e of d.errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+      if (format === 'json' || format === 'yaml') {
+        const data = {
+          ...nodeJson(d.node),
+          conditions: d.conditions,
+          endpoints: d.endpoints.map(endpointJson),
+          events: d.events.map(eventJson),
+          watcherStatus: d.status ?? null,
+        };
+        ctx.stdout.write(renderData(format, data));
+      } else {
+        ctx.stdout.write(renderDescription(d, useColour(ctx.stdout), format === 'wide'));
+      }
+      return ExitCode.ok;
+    }),
+};

@@ -1,0 +1,123 @@
+// `beacon watch`: every change under the prefix as it happens, one line each. After a gap (reconnect,
+// compaction, hung etcd) it lists again and prints the difference, marked `resync`, so nothing is missed.
+import { follow } from '../../client/follow.js';
+import type { Keys } from '../../etcd/keys.js';
+import type { KeyValue } from '../../etcd/store.js';
+import { ExitCode, type Command } from '../command.js';
+import { renderData, useColour, type Tone } from '../output.js';
+import { toneOf } from '../views.js';
+import { withStore } from '../with-store.js';
+
+/** One change as `beacon watch -o json` prints it (one JSON object per line). */
+export interface ChangeLine {
+  time: string;
+  type: 'put' | 'delete';
+  /** What the key is (docs/keys.md): live, identity, conditions, maintenance, endpoint, event, status, watcher-event, reaction, election, unknown. */
+  kind: string;
+  /** `node`, `service/node`, or the record id, depending on the kind. */
+  name: string;
+  key: string;
+  revision: string;
+  /** The new value (parsed JSON when it is JSON); null for a delete. */
+  value: unknown;
+  /** True when the change was found by listing again after a gap, not seen as a watch event. */
+  resync: boolean;
+}
+
+function describeKey(keys: Keys, key: string): { kind: string; name: string } {
+  const k = keys.parse(key);
+  switch (k.kind) {
+    case 'endpoint':
+      return { kind: k.kind, name: `${k.service}/${k.node}` };
+    case 'event':
+      return { kind: k.kind, name: `${k.node}/${k.id}` };
+    case 'watcher-event':
+    case 'reaction':
+    case 'election':
+      return { kind: k.kind, name: k.id };
+    case 'unknown':
+      return { kind: k.kind, name: key.startsWith(keys.root) ? key.slice(keys.root.length) : key };
+    default:
+      return { kind: k.kind, name: k.node };
+  }
+}
+
+function parseValue(kv: KeyValue | undefined): unknown {
+  if (!kv) return null;
+  const text = kv.value.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+// A short summary of a record for the one-line view: the field a human looks for first.
+function summary(kind: string, v: unknown): string {
+  if (typeof v !== 'object' || v === null) return typeof v === 'string' ? v.slice(0, 60) : '';
+  const o = v as Record<string, unknown>;
+  if (kind === 'endpoint') return `${String(o.health)} ${String(o.address)}:${String(o.port)}`;
+  if (kind === 'live' || kind === 'status') return `${String(o.state)} ${String(o.address ?? '')}`.trim();
+  if (kind === 'watcher-event') return `${String(o.event)} ${String(o.node)}`;
+  if (kind === 'conditions' && Array.isArray(o.conditions)) {
+    return o.conditions.filter((c: { status?: string }) => c.status === 'True').map((c: { type?: string }) => c.type).join(',') || 'no problems';
+  }
+  if (typeof o.state === 'string') return o.state;
+  return '';
+}
+
+/** The `watch` subcommand. */
+export const watchCommand: Command = {
+  name: 'watch',
+  summary: 'print every change under the prefix as it happens, one line each',
+  usage: 'beacon watch [-o table|wide|json|yaml] [--etcd URLS] [--prefix P]',
+  options: {},
+  run: (ctx) =>
+    withStore(ctx, async ({ store, keys, format }) => {
+      const colour = useColour(ctx.stdout);
+      const paint = (s: string, tone: Tone | undefined) =>
+        colour && tone ? `${tone === 'good' ? '\x1b[32m' : tone === 'warn' ? '\x1b[33m' : '\x1b[31m'}${s}\x1b[0m` : s;
+      const print = (type: 'put' | 'delete', key: string, kv: KeyValue | undefined, revision: string, resync: boolean) => {
+        const { kind, name } = describeKey(keys, key);
+        const value = type === 'put' ? parseValue(kv) : null;
+        const line: ChangeLine = { time: new Date().toISOString(), type, kind, name, key, revision, value, resync };
+        if (format === 'json' || format === 'yaml') {
+          ctx.stdout.write(format === 'json' ? `${JSON.stringify(line)}\n` : `---\n${renderData('yaml', line)}`);
+          return;
+        }
+        const word = summary(kind, value);
+        const what = type === 'delete' ? paint('DELETE', 'bad') : paint('PUT   ', undefined);
+        const cols = [line.time, what, kind.padEnd(13), name, paint(word, toneOf(word.split(' ')[0]!))];
+        if (format === 'wide') cols.push(`rev=${revision}`, key);
+        if (resync) cols.push('(resync)');
+        ctx.stdout.write(`${cols.filter(Boolean).join('  ')}\n`);
+      };
+      // The baseline: changes are printed relative to it (and an unreachable etcd exits 4 here).
+      const first = await store.list(keys.root);
+      let known = new Map(first.kvs.map((kv) => [kv.key, kv]));
+      await follow(
+        store,
+        keys.root,
+        {
+          probeKey: `${keys.root}probe`,
+          requestTimeoutMs: store.requestTimeoutMs,
+          onEvent: (ev) => {
+            print(ev.type, ev.kv.key, ev.kv, ev.kv.modRevision, false);
+          },
+          onState: (kvs, cause, revision) => {
+            if (cause === 'list') {
+              // Level-triggered: whatever changed while nobody was watching, printed as a difference.
+              for (const [key, kv] of kvs) {
+                if (known.get(key)?.modRevision !== kv.modRevision) print('put', key, kv, kv.modRevision, true);
+              }
+              for (const key of known.keys()) if (!kvs.has(key)) print('delete', key, undefined, revision, true);
+            }
+            known = new Map(kvs);
+          },
+          onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${err.message}); retrying\n` : 'etcd answering again\n'),
+        },
+        ctx.signal,
+      );
+      return ExitCode.ok;
+    }),
+};
