@@ -6,7 +6,7 @@
 //      dependency into one CommonJS file (Node 20 runs
 //      only CommonJS as a single executable's main script). etcd3's protos are embedded: see
 //      build-artifact-protos.mjs.
-//   2. `node --experimental-sea-config` turns the bundle (plus units/ as assets, for
+//   2. `node --experimental-sea-config` turns the bundle (plus units/ and the kernel rules as assets, for
 //      `beacon ignition`) into a blob with a V8 code cache, which shortens start-up.
 //   3. postject injects the blob into a stripped copy of this machine's node binary.
 //   4. gzip -9 for Ignition to fetch, and sha512 sums beside both files.
@@ -72,6 +72,8 @@ await build({
 // 2. SEA blob, with units/ as assets.
 const assets = {};
 for (const file of listFiles(join(root, 'units'))) assets[relative(root, file)] = file;
+// The shipped kernel-log rules (src/config/problems.ts reads them as an asset when no file is set).
+assets['config/kernel-monitor.json'] = join(root, 'config/kernel-monitor.json');
 const seaConfig = join(work, 'sea-config.json');
 const blob = join(work, 'beacon.blob');
 writeFileSync(

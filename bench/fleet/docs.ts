@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FleetResult, SideResult } from './fleet.js';
 import { machineLine } from './machine.js';
+import { SERVICES } from './protocol.js';
 
 /** docs/benchmarks.md of this repository (this file runs from dist/bench/fleet/). */
 export const DEFAULT_DOCS = fileURLToPath(new URL('../../../docs/benchmarks.md', import.meta.url));
@@ -81,6 +82,25 @@ function ramp(x: SideResult): string {
     : `${fmt(x.registerAllMs / 1000, 1)} s`;
 }
 
+function insideCell(x: SideResult): string {
+  const i = x.etcd.inside;
+  if (!i) return '—';
+  return (
+    `${fmt(i.proposalsAppliedPerSecond)} · ${fmt(i.walFsyncsPerSecond)} (${fmt(i.walFsyncMeanMs, 1)}) · ` +
+    `${fmt(i.leaseGrantsPerSecond)} / ${fmt(i.leaseRenewalsPerSecond)} / ${fmt(i.leaseRevocationsPerSecond)}`
+  );
+}
+
+// What the sidekick fleet should write: every endpoint key once per interval.
+function intended(x: SideResult): number {
+  return (SERVICES.length * 3_600_000) / x.intervalMs;
+}
+
+function stopCell(x: SideResult): string {
+  const errors = Object.values(x.stopErrors ?? {}).reduce((a, b) => a + b, 0);
+  return `${fmt(x.stopMs / 1000, 1)} s · ${fmt(errors)}`;
+}
+
 function times(a: number | undefined, b: number | undefined): string {
   if (a === undefined || b === undefined) return '';
   if (a === 0 && b === 0) return '';
@@ -98,7 +118,7 @@ export function runTable(r: StoredRun): string {
     [
       '**etcd revisions (writes) per node-hour**, steady state',
       cell(b, (x) => `**${fmt(x.etcd.revisionsPerNodeHour)}**`),
-      cell(s, (x) => `**${fmt(x.etcd.revisionsPerNodeHour)}**`),
+      cell(s, (x) => `**${fmt(x.etcd.revisionsPerNodeHour)}** (${fmt(intended(x))} intended)`),
       times(b?.etcd.revisionsPerNodeHour, s?.etcd.revisionsPerNodeHour),
     ],
     [
@@ -125,6 +145,12 @@ export function runTable(r: StoredRun): string {
       cell(s, (x) => `**${fmt(x.etcd.cpuPctPer1000Nodes, 1)}** (${fmt(x.etcd.cpuPctOfOneCore, 1)})`),
       times(b?.etcd.cpuPctOfOneCore, s?.etcd.cpuPctOfOneCore),
     ],
+    [
+      'inside etcd: proposals applied/s · WAL fsyncs/s (mean ms) · lease grants / renewals / revocations per s',
+      cell(b, insideCell),
+      cell(s, insideCell),
+      '',
+    ],
     ['etcd RSS / db size, MiB', cell(b, (x) => `${fmt(x.etcd.rssMiB)} / ${fmt(x.etcd.dbSizeMiB, 1)}`), cell(s, (x) => `${fmt(x.etcd.rssMiB)} / ${fmt(x.etcd.dbSizeMiB, 1)}`), ''],
     [
       'leases held by etcd at the end (growth per second)',
@@ -142,7 +168,13 @@ export function runTable(r: StoredRun): string {
     [
       'trouble in the window: lost registrations · keepalive errors / refresh errors · late (>1 s) · after TTL',
       cell(b, (x) => `${x.client.lost} · ${x.client.keepaliveErrors}`),
-      cell(s, (x) => `${x.client.refreshErrors} · ${fmt(x.client.lateRefreshes)} · ${fmt(x.client.gaps)} (max late ${fmt(x.client.maxLatenessMs)} ms)`),
+      cell(s, (x) => `${fmt(x.client.refreshErrors)} · ${fmt(x.client.lateRefreshes)} · ${fmt(x.client.gaps)} (max late ${fmt(x.client.maxLatenessMs)} ms)`),
+      '',
+    ],
+    [
+      'stop every node, at the ramp\'s concurrency (beacon: graceful leave) · errors',
+      cell(b, stopCell),
+      cell(s, stopCell),
       '',
     ],
     ['registered at the end of the window', cell(b, (x) => `${fmt(x.client.registeredAtEnd)}/${fmt(x.nodes)}`), cell(s, (x) => `${fmt(x.client.registeredAtEnd)}/${fmt(x.nodes)}`), ''],
@@ -180,6 +212,6 @@ export function writeFleetDocs(path: string, result: FleetResult, command: strin
   const run: StoredRun = { ...result, command };
   const runs = storedRuns<StoredRun>(text, 'fleet:runs').filter((r) => r.options && runKey(r) !== runKey(run));
   runs.push(run);
-  runs.sort((a, b) => a.options.nodes - b.options.nodes || a.options.ttl - b.options.ttl);
+  runs.sort((a, b) => a.options.nodes - b.options.nodes || a.options.ttl - b.options.ttl || a.options.sidekickIntervalMs - b.options.sidekickIntervalMs);
   writeFileSync(path, updateBlock(text, FLEET_HEADING, 'fleet:runs', runs.map(runTable).join('\n\n')));
 }

@@ -81,6 +81,7 @@ export interface SideResult {
      * etcd revokes them (its leader revokes at most 1,000 expired leases per second).
      */
     leasesGrowthPerSecond: number;
+    inside: EtcdInside;
   };
   client: {
     keepalivesPerNodeSecond: number;
@@ -115,6 +116,8 @@ export interface SideResult {
   load: [number, number];
   /** Time to stop every node (beacon: graceful leave, a transaction and a revoke each). */
   stopMs: number;
+  /** Errors while stopping (beacon: leaves not recorded, their keys then expire with the lease). */
+  stopErrors: ErrorTally;
 }
 
 /** Both sides of one run, with the machine and the ratios. */
@@ -186,14 +189,15 @@ class Worker {
     return p;
   }
 
-  /** Stop gracefully within `ms`, else kill. */
-  async stop(ms: number): Promise<void> {
+  /** Stop gracefully within `ms`, else kill; resolves the errors seen while stopping. */
+  async stop(ms: number): Promise<ErrorTally> {
     const stopped = this.next('stopped').catch(() => undefined);
     this.send({ type: 'stop' });
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), ms);
-    await Promise.race([stopped, this.exited]);
+    const m = await Promise.race([stopped, this.exited]);
     await this.exited;
     clearTimeout(timer);
+    return m ? m.errors : { 'worker killed before it stopped': 1 };
   }
 
   kill(): void {
@@ -227,6 +231,66 @@ function etcdStatus(etcd: EtcdCluster): EtcdStatus {
 
 function leaseCount(etcd: EtcdCluster): number {
   return Number(/found (\d+) leases/.exec(etcdctl(etcd, ['lease', 'list']))?.[1] ?? -1);
+}
+
+// etcd's own counters (Prometheus text on the client URL): where its time goes, seen from inside.
+const METRICS = [
+  'etcd_disk_wal_fsync_duration_seconds_sum',
+  'etcd_disk_wal_fsync_duration_seconds_count',
+  'etcd_disk_backend_commit_duration_seconds_sum',
+  'etcd_disk_backend_commit_duration_seconds_count',
+  'etcd_server_proposals_applied_total',
+  'etcd_server_proposals_failed_total',
+  'etcd_server_proposals_pending',
+  'etcd_server_slow_apply_total',
+  'etcd_debugging_lease_granted_total',
+  'etcd_debugging_lease_renewed_total',
+  'etcd_debugging_lease_revoked_total',
+  'etcd_debugging_server_lease_expired_total',
+] as const;
+type Metrics = Record<(typeof METRICS)[number], number>;
+
+async function scrape(endpoint: string): Promise<Metrics> {
+  const text = await (await fetch(`${endpoint}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const m = {} as Metrics;
+  for (const name of METRICS) m[name] = Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return m;
+}
+
+/** etcd's view of the window, from its metrics. */
+export interface EtcdInside {
+  walFsyncsPerSecond: number;
+  walFsyncMeanMs: number;
+  backendCommitMeanMs: number;
+  proposalsAppliedPerSecond: number;
+  proposalsFailed: number;
+  slowApplies: number;
+  leaseGrantsPerSecond: number;
+  /** Keepalives as etcd counted them (a cross-check of the workers' count). */
+  leaseRenewalsPerSecond: number;
+  leaseRevocationsPerSecond: number;
+  leaseExpiriesPerSecond: number;
+  /** Every 5 s of the window: live leases (granted − revoked), proposals pending, proposals applied per second. */
+  series: { t: number; leases: number; pending: number; appliedPerSecond: number }[];
+}
+
+function inside(a: Metrics, b: Metrics, seconds: number, series: EtcdInside['series']): EtcdInside {
+  const d = (k: keyof Metrics) => b[k] - a[k];
+  const rate = (k: keyof Metrics) => round(d(k) / seconds, 1);
+  const mean = (sum: keyof Metrics, count: keyof Metrics) => (d(count) > 0 ? round((d(sum) / d(count)) * 1000, 2) : 0);
+  return {
+    walFsyncsPerSecond: rate('etcd_disk_wal_fsync_duration_seconds_count'),
+    walFsyncMeanMs: mean('etcd_disk_wal_fsync_duration_seconds_sum', 'etcd_disk_wal_fsync_duration_seconds_count'),
+    backendCommitMeanMs: mean('etcd_disk_backend_commit_duration_seconds_sum', 'etcd_disk_backend_commit_duration_seconds_count'),
+    proposalsAppliedPerSecond: rate('etcd_server_proposals_applied_total'),
+    proposalsFailed: d('etcd_server_proposals_failed_total'),
+    slowApplies: d('etcd_server_slow_apply_total'),
+    leaseGrantsPerSecond: rate('etcd_debugging_lease_granted_total'),
+    leaseRenewalsPerSecond: rate('etcd_debugging_lease_renewed_total'),
+    leaseRevocationsPerSecond: rate('etcd_debugging_lease_revoked_total'),
+    leaseExpiriesPerSecond: rate('etcd_debugging_server_lease_expired_total'),
+    series,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -313,12 +377,28 @@ export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> 
     const first = await Promise.all(workers.map((w) => w.sample()));
     const c0 = sum(first.map((s) => s.counters));
     const e0 = sumErrors(first.map((s) => s.errors));
+    const m0 = await scrape(etcd.members[0]!.endpoint);
     const w0 = Date.now();
     let maxWorkerRss = 0;
+    const series: EtcdInside['series'] = [];
+    let prev = { m: m0, t: w0 };
     while (Date.now() - w0 < o.windowS * 1000) {
       await sleep(Math.min(5_000, o.windowS * 1000 - (Date.now() - w0)));
       maxWorkerRss = Math.max(maxWorkerRss, workers.reduce((a, w) => a + rssMiB(w.pid), 0));
+      const m = await scrape(etcd.members[0]!.endpoint);
+      const t = Date.now();
+      series.push({
+        t: round((t - w0) / 1000, 1),
+        leases: m.etcd_debugging_lease_granted_total - m.etcd_debugging_lease_revoked_total,
+        pending: m.etcd_server_proposals_pending,
+        appliedPerSecond: round(
+          (m.etcd_server_proposals_applied_total - prev.m.etcd_server_proposals_applied_total) / ((t - prev.t) / 1000),
+          0,
+        ),
+      });
+      prev = { m, t };
     }
+    const m1 = prev.m;
     const samples = await Promise.all(workers.map((w) => w.sample()));
     const s1 = etcdStatus(etcd);
     const cpu1 = cpuSeconds(etcdPid);
@@ -341,7 +421,7 @@ export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> 
 
     o.progress(`${side}: stopping`);
     const st = Date.now();
-    await Promise.all(workers.map((w) => w.stop(30_000 + o.nodes * 5)));
+    const stopErrors = sumErrors(await Promise.all(workers.map((w) => w.stop(30_000 + o.nodes * 5))));
     const stopMs = Date.now() - st;
     return {
       side,
@@ -362,6 +442,7 @@ export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> 
         dbSizeMiB: round(s1.dbSize / 2 ** 20, 1),
         leases,
         leasesGrowthPerSecond: round((leases - leases0) / windowS, 1),
+        inside: inside(m0, m1, (prev.t - w0) / 1000, series),
       },
       client: {
         keepalivesPerNodeSecond: perNodeSecond(d('keepalives')),
@@ -388,6 +469,7 @@ export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> 
       },
       load: [round(load0, 2), round(load1, 2)],
       stopMs,
+      stopErrors,
     };
   } finally {
     for (const w of workers) w.kill();

@@ -1,5 +1,8 @@
 // The shapes the fleet orchestrator and its worker processes exchange over the fork IPC channel.
 
+/** The five services every virtual node announces. */
+export const SERVICES = ['web', 'api', 'db', 'cache', 'metrics'] as const;
+
 /** Which announce pattern a fleet runs: beacon's registration, or the sidekick rewrite loop. */
 export type Side = 'beacon' | 'sidekick';
 
@@ -92,5 +95,6 @@ export type FromWorker =
   /** Every virtual node of the worker registered once; `ms` since the start message. */
   | { type: 'ramped'; registered: number; ms: number }
   | { type: 'sample'; counters: Counters; registeredNow: number; errors: ErrorTally }
-  | { type: 'stopped'; ms: number }
+  /** Every node stopped; `errors` seen while stopping (beacon: leaves not recorded). */
+  | { type: 'stopped'; ms: number; errors: ErrorTally }
   | { type: 'failed'; error: string };

@@ -4,7 +4,7 @@
 // lease and one write per key per refresh; the previous lease expires on its own T later.
 import type { Store } from '../../src/etcd/store.js';
 import { sleep } from '../../src/util/time.js';
-import { tally, type Counters, type ErrorTally } from './protocol.js';
+import type { Counters } from './protocol.js';
 
 /** A refresh that starts later than this after its due time counts as late. */
 const LATE_MS = 1_000;
@@ -21,7 +21,6 @@ class Announcer {
     private readonly ttl: number,
     private readonly intervalMs: number,
     private readonly c: Counters,
-    private readonly errors: ErrorTally,
   ) {}
 
   // One refresh: grant, put under the new lease. Returns whether it landed.
@@ -38,9 +37,8 @@ class Announcer {
       this.expiresAt = start + lease.ttl * 1000;
       this.c.refreshes++;
       return true;
-    } catch (err) {
-      this.c.refreshErrors++;
-      tally(this.errors, err);
+    } catch {
+      this.c.refreshErrors++; // the error itself is tallied by the worker's counting store
       return false;
     }
   }
@@ -75,8 +73,8 @@ export class SidekickNode {
   private readonly announcers: Announcer[];
   private done: Promise<void>[] = [];
 
-  constructor(store: Store, endpoints: Map<string, string>, ttl: number, intervalMs: number, c: Counters, errors: ErrorTally) {
-    this.announcers = [...endpoints].map(([k, v]) => new Announcer(store, k, v, ttl, intervalMs, c, errors));
+  constructor(store: Store, endpoints: Map<string, string>, ttl: number, intervalMs: number, c: Counters) {
+    this.announcers = [...endpoints].map(([k, v]) => new Announcer(store, k, v, ttl, intervalMs, c));
   }
 
   /** Start every announce loop; resolves when each key was written once (or on abort). */

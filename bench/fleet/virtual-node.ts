@@ -7,10 +7,8 @@ import { Keys } from '../../src/etcd/keys.js';
 import type { Grant, Store } from '../../src/etcd/store.js';
 import { Registration, type Desired, type Renderer } from '../../src/registry/registration.js';
 import type { NodeFacts } from '../../src/types.js';
-import { tally, type Counters, type ErrorTally } from './protocol.js';
+import { SERVICES, tally, type Counters, type ErrorTally } from './protocol.js';
 
-/** The five services every virtual node announces. */
-export const SERVICES = ['web', 'api', 'db', 'cache', 'metrics'] as const;
 
 /** What every virtual node of one run shares. */
 export interface FleetBase {
@@ -104,8 +102,20 @@ export function agentRenderer(i: number, base: FleetBase): { config: AgentConfig
   return { config, render: (lease, phase) => internals.render(lease, phase) };
 }
 
-/** Wrap a store's calls (on this instance only) so the worker can count what the fleet asks of etcd. */
+/**
+ * Wrap a store's calls (on this instance only) so the worker can count what the fleet asks of etcd,
+ * and tally every failure by message.
+ */
 export function countCalls(store: Store, c: Counters, errors: ErrorTally): Store {
+  const counted = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      try {
+        return await fn(...a);
+      } catch (err) {
+        tally(errors, err);
+        throw err;
+      }
+    };
   const keepAliveOnce = store.keepAliveOnce.bind(store);
   store.keepAliveOnce = async (lease, timeoutMs) => {
     c.keepalives++;
@@ -117,26 +127,27 @@ export function countCalls(store: Store, c: Counters, errors: ErrorTally): Store
       throw err;
     }
   };
-  const txn = store.txn.bind(store);
+  // getMany goes through txn on the instance, so it is counted (as a read) here.
+  const txn = counted(store.txn.bind(store));
   store.txn = (compares, then, otherwise) => {
     const writes = [...then, ...(otherwise ?? [])].some((op) => !('get' in op));
     if (writes) c.writeTxns++;
     else c.reads++;
     return txn(compares, then, otherwise);
   };
-  const grant = store.grant.bind(store);
+  const grant = counted(store.grant.bind(store));
   store.grant = (ttl) => (c.grants++, grant(ttl));
-  const put = store.put.bind(store);
+  const put = counted(store.put.bind(store));
   store.put = (key, value, lease) => (c.puts++, put(key, value, lease));
-  const revoke = store.revoke.bind(store);
+  const revoke = counted(store.revoke.bind(store));
   store.revoke = (lease) => (c.revokes++, revoke(lease));
-  const get = store.get.bind(store);
+  const get = counted(store.get.bind(store));
   store.get = (key) => (c.reads++, get(key));
-  const list = store.list.bind(store);
+  const list = counted(store.list.bind(store));
   store.list = (prefix) => (c.reads++, list(prefix));
-  const watch = store.watch.bind(store);
+  const watch = counted(store.watch.bind(store));
   store.watch = (prefix, from) => (c.watches++, watch(prefix, from));
-  const watchKey = store.watchKey.bind(store);
+  const watchKey = counted(store.watchKey.bind(store));
   store.watchKey = (key, from) => (c.watches++, watchKey(key, from));
   return store;
 }

@@ -1,11 +1,11 @@
 // A fleet worker process (child_process.fork): runs its share of virtual nodes, beacon's or sidekick's,
 // and answers the orchestrator's samples with its counters. Started by bench/fleet/fleet.ts.
+import { setMaxListeners } from 'node:events';
 import { gatherFacts } from '../../src/facts/host.js';
 import { Keys } from '../../src/etcd/keys.js';
 import { Store } from '../../src/etcd/store.js';
 import type { EtcdConfig } from '../../src/config/types.js';
 import { createLogger } from '../../src/log.js';
-import { setMaxListeners } from 'node:events';
 import { zeroCounters, type ErrorTally, type FromWorker, type ToWorker, type WorkerSpec } from './protocol.js';
 import { SidekickNode } from './sidekick.js';
 import { BeaconNode, agentRenderer, countCalls, type FleetBase } from './virtual-node.js';
@@ -16,12 +16,18 @@ interface Running {
   stopped(): Promise<void>;
 }
 
+/** A started node and its own stop switch: the fleet stops with bounded concurrency, as it ramped. */
+interface Started {
+  node: Running;
+  stop: AbortController;
+}
+
 const counters = zeroCounters();
 const errors: ErrorTally = {};
+// Stops the ramp; each node has its own signal (see Started).
 const stop = new AbortController();
-// Every virtual node listens on the one stop signal.
-setMaxListeners(0, stop.signal);
-const nodes: Running[] = [];
+const nodes: Started[] = [];
+let concurrency = 1;
 const stores: Store[] = [];
 let registered = 0;
 let startedAt = 0;
@@ -39,6 +45,7 @@ function makeStore(cfg: EtcdConfig, shared: Store | undefined): Store {
 
 async function start(spec: WorkerSpec): Promise<void> {
   startedAt = Date.now();
+  concurrency = Math.max(1, spec.concurrency);
   // Warnings only: a healthy fleet logs nothing; trouble shows on the benchmark's stderr.
   const log = createLogger('warn', process.stderr);
   const base: FleetBase = {
@@ -68,11 +75,13 @@ async function start(spec: WorkerSpec): Promise<void> {
           const { render } = agentRenderer(i, base);
           const all = render({ id: '', ttl: spec.ttl }, 'up').leased;
           const endpoints = new Map([...all].filter(([k]) => k.startsWith(keys.services)));
-          node = new SidekickNode(store, endpoints, spec.ttl, spec.intervalMs, counters, errors);
+          node = new SidekickNode(store, endpoints, spec.ttl, spec.intervalMs, counters);
         }
-        nodes.push(node);
-        await node.start(stop.signal);
-        if (!stop.signal.aborted) registered++;
+        const own = new AbortController();
+        setMaxListeners(0, own.signal); // five sidekick loops, or a registration's waits, share it
+        nodes.push({ node, stop: own });
+        await node.start(own.signal);
+        if (!own.signal.aborted) registered++;
       }
     }),
   );
@@ -80,12 +89,27 @@ async function start(spec: WorkerSpec): Promise<void> {
   send({ type: 'ramped', registered, ms: Date.now() - startedAt });
 }
 
+// Stop every node (beacon: graceful leave, a transaction and a revoke), `concurrency` at a time:
+// ten thousand leaves at the same instant measure a burst no fleet produces, not the leave.
 async function shutdown(): Promise<void> {
   const t0 = Date.now();
+  const before = { ...errors };
   stop.abort();
-  await Promise.allSettled(nodes.map((n) => n.stopped()));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < nodes.length) {
+        const n = nodes[next++]!;
+        n.stop.abort();
+        await n.node.stopped().catch(() => undefined);
+      }
+    }),
+  );
   for (const s of stores) s.close();
-  process.send?.({ type: 'stopped', ms: Date.now() - t0 } satisfies FromWorker, () => process.exit(0));
+  const stopErrors = Object.fromEntries(
+    Object.entries(errors).map(([k, v]) => [k, v - (before[k] ?? 0)] as const).filter(([, v]) => v > 0),
+  );
+  process.send?.({ type: 'stopped', ms: Date.now() - t0, errors: stopErrors } satisfies FromWorker, () => process.exit(0));
 }
 
 process.on('message', (m: ToWorker) => {
@@ -93,7 +117,7 @@ process.on('message', (m: ToWorker) => {
     start(m.spec).catch((err: unknown) => send({ type: 'failed', error: String((err as Error)?.stack ?? err) }));
   } else if (m.type === 'sample') {
     let registeredNow = 0;
-    for (const n of nodes) if (n.isRegistered()) registeredNow++;
+    for (const n of nodes) if (n.node.isRegistered()) registeredNow++;
     send({ type: 'sample', counters: { ...counters }, registeredNow, errors: { ...errors } });
   } else if (m.type === 'stop') {
     void shutdown();

@@ -57,6 +57,8 @@ export class Registration extends EventEmitter {
   private watches: PrefixWatch[] = [];
   private outageSince: number | undefined;
   private conflictHolder: string | undefined;
+  /** Revision of our latest write: puts at or below it echo our own (possibly superseded) writes. */
+  private lastOwnRevision = 0n;
 
   constructor(
     private readonly store: Store,
@@ -204,6 +206,7 @@ export class Registration extends EventEmitter {
         this.lease = grant;
         this.deadline = started + grant.ttl * 1000;
         this.written = desired;
+        this.lastOwnRevision = BigInt(res.revision);
         this.conflictHolder = undefined;
         if (this.outageSince !== undefined) this.outageSince = undefined;
         this.log.info({ lease: grant.id, ttl: grant.ttl }, 'registered');
@@ -281,6 +284,7 @@ export class Registration extends EventEmitter {
     );
     if (res.succeeded) {
       this.written = desired;
+      this.lastOwnRevision = BigInt(res.revision);
       this.log.info({ lease: lease.id, writes: ops.length }, 'registration updated');
       await this.restartWatchesIfKeysChanged(res.revision);
       return;
@@ -302,6 +306,7 @@ export class Registration extends EventEmitter {
       return;
     }
     this.written = desired;
+    this.lastOwnRevision = BigInt(again.revision);
     this.log.warn({ lease: lease.id }, 'registration rewritten after its keys were deleted');
     await this.restartWatchesIfKeysChanged(again.revision, true);
   }
@@ -368,6 +373,8 @@ export class Registration extends EventEmitter {
     const mine = this.written.leased.get(kv.key) ?? this.written.unleased.get(kv.key);
     if (mine === undefined) return;
     if (type === 'put' && kv.value.toString() === mine) return; // our own write echoing back
+    // An echo of an earlier write of ours, already superseded by a later one still in flight.
+    if (type === 'put' && BigInt(kv.modRevision) <= this.lastOwnRevision) return;
     this.log.warn({ key: kv.key, change: type }, 'own key changed by someone else');
     this.requestVerify();
   }
