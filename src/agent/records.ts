@@ -2,7 +2,7 @@
 // node conditions, the maintenance marker and node problem events, with tolerant decoders for
 // reading its own previous records back at start (garbage is ignored, never fatal).
 import type { KeyValue } from '../etcd/store.js';
-import type { Condition, EventSeverity, ProblemEvent } from '../problems/types.js';
+import type { Condition, ProblemEvent } from '../problems/types.js';
 import { SCHEMA_VERSION } from '../types.js';
 
 /** `<prefix>/v1/nodes/<node>/conditions`: every declared condition, under the node lease. */
@@ -29,17 +29,9 @@ export interface MaintenanceRecord {
 }
 
 /** `<prefix>/v1/events/<node>/<id>`: one (coalesced) node problem event, under the events lease. */
-export interface EventRecord {
+export interface EventRecord extends ProblemEvent {
   schema: typeof SCHEMA_VERSION;
   node: string;
-  id: string;
-  source: string;
-  reason: string;
-  message: string;
-  count: number;
-  firstTime: string;
-  lastTime: string;
-  severity: EventSeverity;
 }
 
 /** The stored form of a monitor event. */
