@@ -2,7 +2,7 @@
 // each as its own process printing its figures as JSON. Prints all of them as one JSON document and
 // writes a summary table into docs/benchmarks.md under the fleet heading; the fleet benchmark
 // writes its own detailed table there too.
-// Run: npm run bench   (= tsc -p . && node dist/bench/run-all.js [--only agent-steady,crash-latency,fleet])
+// Run: npm run bench   (= tsc -p . && node dist/bench/run-all.js [--only agent-steady,crash-latency,fleet,watcher-scale,mass-failure,leader-kill,artifact])
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,36 @@ const BENCHES: Bench[] = [
         `keepalives/node-s ${b?.client.keepalivesPerNodeSecond}; register all ${b?.registerAllMs} ms`
       );
     },
+  },
+  {
+    name: 'watcher-scale',
+    file: 'watcher-scale.js',
+    args: ['--nodes', '10000', '--window', '30', '--docs'],
+    headline: (r: Json) =>
+      `${r.nodes} nodes: start → in sync ${r.first?.inSyncMs} ms (first watcher, ${r.first?.joined} NodeJoined written), ` +
+      `${r.restart?.inSyncMs} ms (restarted); RSS ${r.first?.rssAtSyncMiB} / ${r.restart?.rssAtSyncMiB} MiB; steady CPU ${r.steady?.cpuPctOfOneCore} %`,
+  },
+  {
+    name: 'mass-failure',
+    file: 'mass-failure.js',
+    args: ['--nodes', '1000', '--ttl', '3', '--docs'],
+    headline: (r: Json) =>
+      `${r.nodes} nodes killed, TTL ${r.ttlS} s: ${r.reported} NodeFailed, p50 ${r.nodeFailedMs?.p50} ms, last ${r.nodeFailedMs?.max} ms (target ≤ ${r.targetLastMs} ms)`,
+  },
+  {
+    name: 'leader-kill',
+    file: 'leader-kill.js',
+    args: ['--trials', '10', '--ttl', '3', '--docs'],
+    headline: (r: Json) =>
+      `${r.trials} leader kills, TTL ${r.ttlS} s: election p50 ${r.electionMs?.p50} ms; NodeFailed p50 ${r.nodeFailedMs?.p50} / max ${r.nodeFailedMs?.max} ms; ` +
+      `within election + T + 1.5 s: ${r.withinBound}/${r.trials}; false positives ${r.falsePositives}`,
+  },
+  {
+    name: 'artifact',
+    file: 'artifact.js',
+    args: ['--build', '--runs', '20', '--docs'],
+    headline: (r: Json) =>
+      `${r.sizeMiB} MiB (gzip ${r.gzipMiB} MiB); --version p50 ${r.artifact?.p50Ms} ms (node + dist/ ${r.nodeDist?.p50Ms} ms)`,
   },
 ];
 

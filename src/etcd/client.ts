@@ -2,8 +2,8 @@
 // keepalive so a hung member is noticed, and TLS/auth from config.
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { Etcd3, type IOptions } from 'etcd3';
-import { noop } from 'cockatiel';
+import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
 import type { EtcdConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 
@@ -11,14 +11,33 @@ import { ConfigError } from '../errors.js';
 const GRPC_KEEPALIVE_MS = 6_000;
 const GRPC_KEEPALIVE_TIMEOUT_MS = 2_000;
 
+// etcd3 sends each call to a random member and does not fail over, so a hung member (stopped, or cut
+// off without a refusal) costs a third of all calls their whole deadline, and an agent's keepalives
+// miss their TTL while two healthy members answer (the fault suite's leader SIGSTOP). A member whose
+// call just timed out or could not be reached is therefore skipped for a second, then tried once more.
+// Only with several members: a lone member has nothing to skip to, and skipping it only delays recovery.
+const MEMBER_COOLDOWN_MS = 1_000;
+
+/** Whether an etcd3 error says the member itself is unreachable or hung (not that it refused the request). */
+function memberDown(err: Error): boolean {
+  return err instanceof GRPCDeadlineExceededError || err instanceof GRPCUnavailableError;
+}
+
 /** etcd3 client options for a config: every call fails fast, beacon owns retries and deadlines. */
 export function clientOptions(cfg: EtcdConfig): IOptions {
   const opts: IOptions = {
     hosts: cfg.endpoints,
     dialTimeout: cfg.dialTimeoutMs,
-    // The default per-host circuit breaker refuses every call for 5 s after 3 failures, and the
-    // default global retry hides outages from our own deadline logic: beacon retries itself.
-    faultHandling: { host: () => noop, global: noop },
+    // The default per-host circuit breaker refuses a member for 5 s after 3 failures (ours: 1 s after
+    // one, see MEMBER_COOLDOWN_MS), and the default global retry hides outages from our own deadline
+    // logic: beacon retries itself.
+    faultHandling: {
+      host: () =>
+        cfg.endpoints.length > 1
+          ? circuitBreaker(handleWhen(memberDown), { halfOpenAfter: MEMBER_COOLDOWN_MS, breaker: new ConsecutiveBreaker(1) })
+          : noop,
+      global: noop,
+    },
     grpcOptions: {
       'grpc.keepalive_time_ms': GRPC_KEEPALIVE_MS,
       'grpc.keepalive_timeout_ms': GRPC_KEEPALIVE_TIMEOUT_MS,

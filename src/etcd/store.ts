@@ -71,6 +71,21 @@ export function leaseFromHex(hex: string): string {
   return BigInt(`0x${hex}`).toString(10);
 }
 
+// Keys per list request: records are a few KiB at most, so a page stays far below gRPC's 4 MiB limit.
+const LIST_PAGE = 1_000;
+
+// The range end of a prefix: the prefix with its last byte below 0xff incremented (etcd's convention).
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]!++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
 function toKv(kv: IKeyValue): KeyValue {
   return {
     key: kv.key.toString(),
@@ -140,10 +155,24 @@ export class Store {
     return kv ? toKv(kv) : undefined;
   }
 
-  /** Read every key under a prefix, with the revision of the read. */
+  /**
+   * Read every key under a prefix, with the revision of the read. Paged (LIST_PAGE keys per request,
+   * every page at the first page's revision, so the result is one snapshot): one response for 10,000
+   * nodes is ~8.6 MB, over gRPC's 4 MiB receive limit.
+   */
   async list(prefix: string): Promise<Listing> {
-    const res = await call(`list ${prefix}`, () => this.client.getAll().prefix(prefix).exec());
-    return { revision: res.header.revision, kvs: res.kvs.map(toKv) };
+    const first = await call(`list ${prefix}`, () => this.client.getAll().prefix(prefix).limit(LIST_PAGE).exec());
+    const revision = first.header.revision;
+    const kvs = first.kvs.map(toKv);
+    const end = prefixEnd(Buffer.from(prefix));
+    for (let page = first; page.more && page.kvs.length > 0; ) {
+      const start = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
+      page = await call(`list ${prefix}`, () =>
+        this.client.getAll().inRange({ start, end }).revision(revision).limit(LIST_PAGE).exec(),
+      );
+      for (const kv of page.kvs) kvs.push(toKv(kv));
+    }
+    return { revision, kvs };
   }
 
   /** Read several keys in one round trip (a read-only transaction: no revision, no write). */

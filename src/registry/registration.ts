@@ -40,10 +40,15 @@ export interface RegistrationOptions {
   verifyIntervalMs?: number;
 }
 
+/** Why a lease was given up: `lease-not-found` (expired or revoked on etcd), `keepalive-deadline` (etcd unreachable past the TTL), `name-taken`. */
+export type LostKind = 'lease-not-found' | 'keepalive-deadline' | 'name-taken';
+
 /**
  * Events:
- * - `registered` (Grant): a registration was written under a new lease.
- * - `lost` (reason: string): the lease is gone or past its deadline; a new one will be granted.
+ * - `registered` (Grant): a registration was written under a new lease (or, after an outage, this
+ *   process's lost lease was found still alive on etcd and kept).
+ * - `lost` (reason: string, kind: LostKind): the lease is gone or past its deadline; a new one will be granted.
+ * - `keepalive` (ms: number): a keepalive succeeded after this round trip (not fired for failed ones).
  * - `conflict` (holder: string): another live lease holds this node name; checking again later.
  */
 export class Registration extends EventEmitter {
@@ -56,7 +61,13 @@ export class Registration extends EventEmitter {
   private verifyNeeded = false;
   private watches: PrefixWatch[] = [];
   private outageSince: number | undefined;
+  /** The last failure seen: tells an overloaded etcd (answering, refusing) from one not answering. */
+  private lastError: unknown;
+  /** Keepalive failures in a row: spaces the retries (reset by a good keepalive). */
+  private keepaliveFailures = 0;
   private conflictHolder: string | undefined;
+  /** The lease given up at our own deadline while etcd did not answer: it may still be alive (register()). */
+  private lostLease: string | undefined;
   /** Revision of our latest write: puts at or below it echo our own (possibly superseded) writes. */
   private lastOwnRevision = 0n;
 
@@ -91,6 +102,8 @@ export class Registration extends EventEmitter {
   /** Keep the registration until `signal` aborts, then leave gracefully and resolve. */
   async run(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(100, 1_000);
+    // Grant + transaction after a failure: full jitter up to min(TTL, 10 s) (see pauseBeforeRegister).
+    const registerBackoff = new Backoff(200, Math.min(this.opts.ttl, 10) * 1000, 'full');
     let nextKeepalive = 0;
     let nextVerify = 0;
     const verifyEvery = this.opts.verifyIntervalMs ?? 30_000;
@@ -99,12 +112,13 @@ export class Registration extends EventEmitter {
         const outcome = await this.register();
         if (outcome === 'registered') {
           backoff.reset();
+          registerBackoff.reset();
           nextKeepalive = Date.now() + this.opts.keepaliveIntervalMs;
           nextVerify = Date.now() + verifyEvery;
         } else if (outcome === 'conflict') {
           await sleep(this.opts.keepaliveIntervalMs, signal);
         } else if (outcome === 'error') {
-          await sleep(backoff.next(), signal);
+          await this.pauseBeforeRegister(registerBackoff, signal, this.lastError);
         }
         continue;
       }
@@ -112,13 +126,15 @@ export class Registration extends EventEmitter {
         const verify = this.verifyNeeded || Date.now() >= nextVerify;
         this.dirty = false;
         this.verifyNeeded = false;
-        try {
-          await this.sync(verify);
+        // Keepalives go on while the sync (and its backoff) runs: see keepingAlive().
+        const done = await this.keepingAlive(this.sync(verify), nextKeepalive);
+        nextKeepalive = done.next;
+        if (!done.failed) {
           if (verify) nextVerify = Date.now() + verifyEvery;
-        } catch (err) {
-          this.noteFailure(err, 'sync');
+        } else {
+          this.noteFailure(done.err, 'sync');
           this.dirty = true;
-          await sleep(backoff.next(), signal);
+          nextKeepalive = (await this.keepingAlive(sleep(backoff.next(), signal), nextKeepalive)).next;
         }
         continue;
       }
@@ -133,6 +149,32 @@ export class Registration extends EventEmitter {
     await this.leave();
   }
 
+  // Send keepalives when due (from `due` on) until `work` settles; returns when the next one is due.
+  // A write can hang for the whole request timeout (2 s by default) on a stopped etcd member, and a
+  // failed one backs off for up to 1 s: with keepalives waiting behind it, a lease of a few seconds
+  // expired while the agent was connected to a healthy majority (the fault suite's etcd-leader SIGSTOP
+  // with a 3 s TTL: a false NodeFailed).
+  private async keepingAlive(work: Promise<unknown>, due: number): Promise<{ next: number; failed: boolean; err?: unknown }> {
+    let settled = false;
+    const outcome = work.then(
+      () => ({ failed: false }),
+      (err: unknown) => ({ failed: true, err }),
+    );
+    void outcome.then(() => (settled = true));
+    let next = due;
+    while (!settled && this.lease) {
+      const wait = next - Date.now();
+      if (wait > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([outcome, new Promise((r) => (timer = setTimeout(r, wait)))]);
+        clearTimeout(timer);
+        continue;
+      }
+      next = await this.keepalive();
+    }
+    return { next, ...(await outcome) };
+  }
+
   // One keepalive; returns when the next one is due.
   private async keepalive(): Promise<number> {
     const lease = this.lease!;
@@ -143,17 +185,24 @@ export class Registration extends EventEmitter {
     } catch (err) {
       this.noteFailure(err, 'keepalive');
       if (Date.now() >= this.deadline) {
-        this.lose('keepalive deadline passed: etcd unreachable for longer than the TTL');
+        this.lostLease = lease.id;
+        this.lose('keepalive deadline passed: etcd unreachable for longer than the TTL', 'keepalive-deadline');
         return 0;
       }
-      // Retry at once (each call may reach another member), but never spin on instant refusals.
-      return sent + 200;
+      // Retry soon (each call may reach another member; a hung one has already cost the timeout), with
+      // full jitter so a fleet refused at the same moment does not retry in step, and never later than
+      // the last moment a keepalive can still land before the deadline; never spin on instant refusals.
+      const cap = Math.max(200, Math.min(1_000, this.opts.keepaliveIntervalMs / 2));
+      const retry = sent + 100 + Math.random() * Math.min(cap, 100 * 2 ** Math.min(this.keepaliveFailures++, 10));
+      return Math.max(Date.now() + 50, Math.min(retry, this.deadline - this.opts.keepaliveTimeoutMs));
     }
     if (ttl <= 0) {
-      this.lose('lease not found on etcd (expired or revoked)');
+      this.lose('lease not found on etcd (expired or revoked)', 'lease-not-found');
       return 0;
     }
     this.deadline = sent + ttl * 1000;
+    this.keepaliveFailures = 0;
+    this.emit('keepalive', Date.now() - sent);
     if (this.outageSince !== undefined) {
       this.log.info({ lease: lease.id, outageMs: Date.now() - this.outageSince }, 'etcd answering again');
       this.outageSince = undefined;
@@ -163,8 +212,9 @@ export class Registration extends EventEmitter {
   }
 
   private noteFailure(err: unknown, op: string): void {
+    this.lastError = err;
     if (err instanceof LeaseLostError && this.lease) {
-      this.lose('lease not found on etcd');
+      this.lose('lease not found on etcd', 'lease-not-found');
       return;
     }
     if (this.outageSince === undefined) {
@@ -175,17 +225,53 @@ export class Registration extends EventEmitter {
     }
   }
 
-  private lose(reason: string): void {
+  private lose(reason: string, kind: LostKind): void {
     const lease = this.lease;
     this.lease = undefined;
     this.written = { leased: new Map(), unleased: new Map() };
     this.log.warn({ lease: lease?.id, reason }, 'registration lost');
     void this.stopWatches();
-    this.emit('lost', reason);
+    this.emit('lost', reason, kind);
+  }
+
+  // Wait before granting again, with full-jitter exponential backoff up to min(TTL, 10 s): an etcd
+  // that answers but refuses (overloaded) then sees a fleet's grants and transactions spread over up to
+  // 10 s instead of every agent retrying each second. While etcd does not answer, a cheap read every
+  // 0.25–0.75 s (jittered): the first one answered after an outage ends the wait, so the fleet is back
+  // within ~1 s of etcd answering (the fault suite allows 2 s) whatever the backoff had grown to. Reads
+  // answered from the start mean overload, not an outage: then the probing stops and the backoff holds.
+  private async pauseBeforeRegister(backoff: Backoff, signal: AbortSignal, err: unknown): Promise<void> {
+    const until = Date.now() + backoff.next();
+    let down = outageKind(err);
+    while (!signal.aborted && Date.now() < until) {
+      if (down === 'no') {
+        await sleep(until - Date.now(), signal);
+        return;
+      }
+      await sleep(Math.min(until - Date.now(), 250 + Math.random() * 500), signal);
+      if (signal.aborted || Date.now() >= until) return;
+      const answered = await this.store.get(this.keys.live(this.opts.node)).then(() => true, () => false);
+      if (answered && down === 'yes') {
+        backoff.reset();
+        return;
+      }
+      down = answered ? 'no' : 'yes';
+    }
   }
 
   // Grant a lease and write everything in one transaction, unless another live lease holds the name.
   private async register(): Promise<'registered' | 'retry' | 'conflict' | 'error'> {
+    // A lease given up at our deadline may still be alive: a new etcd leader gives every lease its full
+    // TTL again, a restarted etcd restores them from disk. Try it first, with the short keepalive
+    // deadline: grant and txn calls can hang on a stopped member for the whole request timeout while the
+    // old lease runs out, and a lease taken back is no failure for the watchers (the fault suite's etcd
+    // leader SIGSTOP: elections of ~3 s under load outlasted a 3 s TTL's deadline).
+    // Past twice the TTL plus an election it has expired for sure (the txn below still finds a restored one).
+    if (this.lostLease && Date.now() > this.deadline + 2 * this.opts.ttl * 1000 + 3_000) this.lostLease = undefined;
+    if (this.lostLease) {
+      const kept = await this.keepOwnLease(this.lostLease);
+      if (kept !== 'gone') return kept;
+    }
     let grant: Grant;
     try {
       grant = await this.store.grant(this.opts.ttl);
@@ -225,7 +311,7 @@ export class Registration extends EventEmitter {
   }
 
   // The live key exists under someone else's lease: ours from before a crash, garbage, or a real rival.
-  private async handleHolder(holder: KeyValue | undefined): Promise<'retry' | 'conflict'> {
+  private async handleHolder(holder: KeyValue | undefined): Promise<'registered' | 'retry' | 'conflict' | 'error'> {
     if (!holder) return 'retry';
     if (holder.lease === '') {
       // An unleased live record cannot be a live agent: remove it (only if unchanged) and retry.
@@ -242,6 +328,14 @@ export class Registration extends EventEmitter {
       rec.bootId === this.self.bootId &&
       (rec.pid === this.self.pid || !pidAlive(rec.pid));
     if (mine) {
+      // Our own lease, lost by our deadline during an etcd outage, may still be alive: etcd restores
+      // leases from disk after a restart and a new etcd leader gives each its full TTL again. Keep it:
+      // revoking it deletes the live record without a leave marker, which every watcher must report as
+      // NodeFailed (the fault suite saw every live node "fail" after a whole-cluster restart).
+      if ((rec as { pid: number }).pid === this.self.pid) {
+        const kept = await this.keepOwnLease(holder.lease, holder.modRevision);
+        if (kept !== 'gone') return kept;
+      }
       this.log.info({ lease: holder.lease, pid: (rec as { pid: number }).pid }, 'replacing stale registration of this machine');
       await this.store.revoke(holder.lease);
       return 'retry';
@@ -256,6 +350,36 @@ export class Registration extends EventEmitter {
       this.emit('conflict', who);
     }
     return 'conflict';
+  }
+
+  // Take back this process's own lease if etcd still has it: 'registered', 'gone' (expired or revoked:
+  // register anew) or 'error' (etcd did not answer: do not give the lease up, try again).
+  private async keepOwnLease(lease: string, revision?: string): Promise<'registered' | 'gone' | 'error'> {
+    const sent = Date.now();
+    let ttl: number;
+    try {
+      ttl = await this.store.keepAliveOnce(lease, this.opts.keepaliveTimeoutMs);
+    } catch (err) {
+      if (err instanceof LeaseLostError) ttl = 0;
+      else {
+        this.noteFailure(err, 'keepalive');
+        return 'error';
+      }
+    }
+    this.lostLease = undefined;
+    if (ttl <= 0) return 'gone';
+    this.lease = { id: lease, ttl };
+    this.deadline = sent + ttl * 1000;
+    this.conflictHolder = undefined;
+    this.outageSince = undefined;
+    // `written` was cleared when the lease was lost: re-read our keys and write back what differs.
+    this.verifyNeeded = true;
+    this.log.info({ lease, ttl }, 'lease still alive: registration kept');
+    // Our own-key watches stopped with the loss; without a revision at hand, the verify repairs meanwhile.
+    const from = revision ?? (await this.store.getMany([this.keys.live(this.opts.node)]).then((r) => r.revision, () => undefined));
+    if (from) await this.startWatches(from);
+    this.emit('registered', this.lease);
+    return 'registered';
   }
 
   private puts(d: Desired, lease: string): TxnOp[] {
@@ -293,7 +417,7 @@ export class Registration extends EventEmitter {
     if (holder && holder.lease !== '' && holder.lease !== lease.id) {
       // Someone else registered this name while our keys were gone: step back.
       await this.store.revoke(lease.id).catch(() => undefined);
-      this.lose('node name taken by another lease');
+      this.lose('node name taken by another lease', 'name-taken');
       return;
     }
     // Our live record is gone (deleted by hand) while the lease lives: write everything again.
@@ -414,6 +538,15 @@ export class Registration extends EventEmitter {
       this.log[level]({ err, lease: lease.id }, 'leave not recorded; keys expire with the lease');
     }
   }
+}
+
+// Whether a failure means etcd is not answering: `no` when etcd itself answered and refused
+// (overloaded), `yes` when no connection could be made, `maybe` otherwise (a deadline: hung or slow).
+function outageKind(err: unknown): 'yes' | 'no' | 'maybe' {
+  const msg = String((err as Error)?.message ?? err);
+  if (/etcdserver: (too many requests|request timed out)|RESOURCE_EXHAUSTED/.test(msg)) return 'no';
+  if (/UNAVAILABLE|ECONNREFUSED|ECONNRESET|No connection/i.test(msg)) return 'yes';
+  return 'maybe';
 }
 
 function pidAlive(pid: number): boolean {

@@ -14,16 +14,22 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Capped exponential backoff with full jitter (AWS style): random in [0, min(cap, base·2^n)]. */
+/**
+ * Capped exponential backoff with jitter (AWS style), ceiling = min(cap, base·2^n): `equal` jitter is
+ * random in [ceiling/2, ceiling] (never retries at once), `full` jitter random in [0, ceiling] (spreads a
+ * fleet's retries widest: what many clients retrying against one overloaded server need).
+ */
 export class Backoff {
   private attempt = 0;
   constructor(
     private readonly baseMs: number,
     private readonly capMs: number,
+    private readonly jitter: 'equal' | 'full' = 'equal',
   ) {}
   /** The next delay, growing with each call until `reset`. */
   next(): number {
     const ceiling = Math.min(this.capMs, this.baseMs * 2 ** Math.min(this.attempt++, 20));
+    if (this.jitter === 'full') return Math.round(Math.random() * ceiling);
     return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
   }
   /** Start again from the base delay. */

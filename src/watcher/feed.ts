@@ -35,6 +35,11 @@ export class NodeFeed {
   /** Number of listings taken (the first one, and one after each gap). */
   resyncs = 0;
 
+  /** Whether etcd answers: a listing was taken and no probe, listing or watch failed since. */
+  get answering(): boolean {
+    return this.resyncs > 0 && this.outageSince === undefined;
+  }
+
   constructor(
     private readonly store: Store,
     private readonly keys: Keys,

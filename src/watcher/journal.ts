@@ -28,12 +28,22 @@ export type WriteResult =
   | { ok: true; revision: string }
   | { ok: false; why: 'conflict' | 'not-leader'; current?: KeyValue };
 
+/** One node's transition: its new status (if still at `statusMod`), the events and their reactions. */
+export interface Transition {
+  node: string;
+  statusMod: string;
+  status: StatusRecord;
+  events: NodeEvent[];
+  reactions: ReactionRecord[];
+}
+
 /** Called for stored watcher records that do not decode. */
 export type JournalGarbage = (err: DecodeError, kv: KeyValue) => void;
 
 /** The leader's record keeper. */
 export class Journal {
   private lease: { id: string; grantedAt: number } | undefined;
+  private granting: Promise<string> | undefined;
   private readonly rotateMs: number;
 
   constructor(
@@ -109,6 +119,25 @@ export class Journal {
     });
   }
 
+  /**
+   * Record several nodes' transitions in one transaction, all or nothing: every status must still be at
+   * its `statusMod` (a refusal says only that one was not: record them one by one then).
+   */
+  async recordTransitions(items: Transition[]): Promise<WriteResult> {
+    return this.withRetentionLease(async (lease) => {
+      const compares: Compare[] = [this.election.fence()];
+      const ops: TxnOp[] = [];
+      for (const it of items) {
+        const key = this.keys.status(it.node);
+        compares.push({ key, target: 'Mod', op: '==', value: it.statusMod });
+        ops.push({ put: key, value: JSON.stringify(it.status) });
+        for (const e of it.events) ops.push({ put: this.keys.watcherEvent(e.id), value: JSON.stringify(e), lease });
+        for (const r of it.reactions) ops.push({ put: this.keys.reaction(r.id), value: JSON.stringify(r) });
+      }
+      return this.guarded(compares, ops, undefined);
+    });
+  }
+
   /** Advance a reaction if it is still at `mod`; final states go under the retention lease. */
   async updateReaction(rec: ReactionRecord, mod: string, final: boolean): Promise<WriteResult> {
     const key = this.keys.reaction(rec.id);
@@ -167,6 +196,13 @@ export class Journal {
   }
 
   private async retentionLease(): Promise<string> {
+    // The leader records several nodes at once: they share one grant instead of each granting a lease.
+    if (this.granting) return this.granting;
+    this.granting = this.currentLease().finally(() => (this.granting = undefined));
+    return this.granting;
+  }
+
+  private async currentLease(): Promise<string> {
     const now = Date.now();
     if (!this.lease || now - this.lease.grantedAt >= this.rotateMs) {
       // Each event lives at least `retention`: the lease outlasts its last use by that much.

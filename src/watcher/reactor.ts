@@ -39,6 +39,8 @@ export interface ReactorDeps {
   /** Whether the node is still failed from that registration (a remedy for a node back up is moot). */
   stillFailed(node: string, lease: string): boolean;
   log: Logger;
+  /** Sees each reaction's final outcome once it is recorded (metrics). */
+  onOutcome?(hook: string, outcome: HookOutcome): void;
 }
 
 /** Runs reactions for the current leadership term. */
@@ -222,6 +224,7 @@ export class Reactor {
       { event: r.event.event, node: r.event.node, id: r.event.id, hook: r.hook, outcome },
       'hook outcome',
     );
+    this.deps.onOutcome?.(r.hook, outcome);
     await this.deps.journal.noteOutcome(r.event.id, r.hook, outcome).catch((err) => log.debug({ err }, 'outcome not copied into event'));
   }
 

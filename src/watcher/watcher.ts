@@ -11,14 +11,17 @@ import { Backoff, Wakeup, sleep } from '../util/time.js';
 import { SCHEMA_VERSION } from '../types.js';
 import { decide, type EventDraft } from './classify.js';
 import { Election } from './election.js';
-import { reactionId, type DetectedBy, type NodeEvent, type ReactionRecord, type StatusRecord } from './events.js';
+import { reactionId, type DetectedBy, type HookOutcome, type NodeEvent, type ReactionRecord, type StatusRecord } from './events.js';
 import { NodeFeed } from './feed.js';
 import { hookRunners } from './hooks/index.js';
 import type { HookRunners } from './hooks/hook.js';
-import { Journal, type Versioned, type WriteResult } from './journal.js';
+import { Journal, type Transition, type Versioned, type WriteResult } from './journal.js';
 import { NodeModel, type DeletedLive } from './model.js';
 import { Reactor } from './reactor.js';
 import { MassFailureGuard, type GuardState, type Population } from './safety.js';
+
+// Nodes reconciled at once by the leader: etcd commits concurrent transactions with one fsync.
+const RECONCILE_BATCH = 64;
 
 // Keys already reported as garbage (so a resync does not log them again); forgotten past this many.
 const MAX_REMEMBERED_GARBAGE = 10_000;
@@ -38,12 +41,30 @@ interface Dirty {
   deleted?: DeletedLive;
 }
 
+/** A transition waiting for its shared transaction, and who waits for the outcome. */
+interface PendingRecord {
+  item: Transition;
+  resolve: (r: WriteResult) => void;
+  reject: (err: unknown) => void;
+}
+
 /** Counters for operators and tests. */
 export interface WatcherStats {
   garbage: number;
   events: number;
   resyncs: number;
 }
+
+/** Sees what the watcher does as it happens (metrics); every method optional, none may throw. */
+export interface WatcherObserver {
+  /** An event was recorded and announced (leader only). */
+  event?(e: NodeEvent): void;
+  /** A hook's reaction reached its final outcome (leader only). */
+  hookOutcome?(hook: string, outcome: HookOutcome): void;
+}
+
+/** A known node's state in this watcher's copy of the registry (every watcher, leader or not). */
+export type SeenState = 'up' | 'leaving' | 'left' | 'failed' | 'unknown';
 
 /** One watcher process's work. */
 export class Watcher {
@@ -66,12 +87,15 @@ export class Watcher {
   /** A listing or a takeover marked every node: say `in sync` once they are all compared. */
   private syncPending = false;
   private readonly counters = { garbage: 0, events: 0 };
+  /** Transitions waiting to be recorded together (see recordTogether). */
+  private pendingRecords: PendingRecord[] = [];
 
   constructor(
     private readonly store: Store,
     private readonly cfg: WatcherFileConfig,
     log: Logger,
     private readonly runners: HookRunners = hookRunners,
+    private readonly observer: WatcherObserver = {},
   ) {
     this.keys = new Keys(cfg.prefix);
     this.rootLog = log;
@@ -106,6 +130,31 @@ export class Watcher {
   /** Whether this watcher currently leads. */
   get isLeader(): boolean {
     return this.election.isLeader;
+  }
+
+  /** Whether etcd answers this watcher's feed (listed, and no probe, listing or watch failed since). */
+  get etcdAnswering(): boolean {
+    return this.feed.answering;
+  }
+
+  /**
+   * Every known node's state as this watcher's copy shows it: registered (`up`/`leaving`, from the live
+   * record), or not (`left` when its identity carries the leave marker, else `failed`; `unknown` when unreadable).
+   */
+  nodeStates(): Map<string, SeenState> {
+    const out = new Map<string, SeenState>();
+    for (const n of this.model.names()) {
+      const live = this.model.live.get(n);
+      if (live) out.set(n, live.record?.state === 'leaving' ? 'leaving' : 'up');
+      else if (this.model.badIdentity.has(n)) out.set(n, 'unknown');
+      else out.set(n, this.model.identity.get(n)?.left ? 'left' : 'failed');
+    }
+    return out;
+  }
+
+  /** A registered node's labels (from its live record), or undefined. */
+  nodeLabels(node: string): Readonly<Record<string, string>> | undefined {
+    return this.model.live.get(node)?.record?.labels;
   }
 
   /** Run until `signal` aborts; resolves after the feed, the election, hooks and timers are released. */
@@ -146,6 +195,7 @@ export class Watcher {
         return s !== undefined && s.state === 'failed' && s.lease === lease;
       },
       log: this.rootLog.child({ component: 'reactor', watcher: this.cfg.watcher.id }),
+      onOutcome: (hook, outcome) => this.observer.hookOutcome?.(hook, outcome),
     });
     this.term = { controller, reactor, resyncsAtStart: this.feed.resyncs, ready: false };
     this.statuses = new Map();
@@ -181,7 +231,7 @@ export class Watcher {
     this.wakeup.wake();
   }
 
-  // The single worker: only the leader reconciles; one node at a time, never overlapping.
+  // The single worker: only the leader reconciles; a batch of distinct nodes at a time, a node never in two at once.
   private async loop(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(100, 2_000);
     while (!signal.aborted) {
@@ -212,14 +262,19 @@ export class Watcher {
           await this.wakeup.wait(1_000, signal);
           continue;
         }
-        const [node, d] = next.value;
-        this.dirty.delete(node);
-        try {
-          await this.reconcile(node, d, term);
-        } catch (err) {
+        // Up to RECONCILE_BATCH distinct nodes at once (a node is never in two reconciles): one round
+        // trip and fsync per node one after another made a first sync of 10,000 nodes take ~17 s.
+        const batch = [...take(this.dirty, RECONCILE_BATCH)];
+        for (const [node] of batch) this.dirty.delete(node);
+        const results = await Promise.allSettled(batch.map(([node, d]) => this.reconcile(node, d, term)));
+        let failure: unknown;
+        results.forEach((r, i) => {
+          if (r.status === 'fulfilled') return;
+          const [node, d] = batch[i]!;
           if (this.term === term && !this.dirty.has(node)) this.dirty.set(node, d);
-          throw err;
-        }
+          failure ??= r.reason;
+        });
+        if (failure !== undefined) throw failure;
         backoff.reset();
       } catch (err) {
         if (!isRetryable(err)) this.log.error({ err }, 'reconcile failed');
@@ -275,7 +330,7 @@ export class Watcher {
     const now = Date.now();
     const events = decision.events.map((e) => this.withHooks(e, term));
     const reactions = events.flatMap((e) => this.reactionsFor(e, term, now));
-    const res = await this.record(node, st?.modRevision ?? '0', decision.status, events, reactions, term);
+    const res = await this.recordTogether(node, st?.modRevision ?? '0', decision.status, events, reactions, term);
     if (!res.ok) {
       if (res.why === 'conflict') {
         // Someone else (a previous leader's late write) changed the status: read it and compare again.
@@ -291,6 +346,59 @@ export class Watcher {
     for (const e of events) this.announce(e);
     for (const r of reactions) term.reactor.submit({ record: r, modRevision: res.revision }, term.controller.signal);
     if (events.some((e) => e.event === 'NodeFailed' || e.event === 'NodeRecovered')) this.checkGuard();
+  }
+
+  // Record a transition together with the others of the same batch that reach this point in the same
+  // tick: one transaction for many nodes (each status compared at its own revision), so a first sync of
+  // 10,000 nodes costs etcd ~300 transactions, not 10,000 (measured: 0.3 s instead of 2.3 s with 64 in
+  // flight). All or nothing: when the shared transaction fails or is refused, each is recorded alone.
+  private recordTogether(
+    node: string,
+    statusMod: string,
+    status: StatusRecord | undefined,
+    events: NodeEvent[],
+    reactions: ReactionRecord[],
+    term: Term,
+  ): Promise<WriteResult> {
+    if (!status) return this.record(node, statusMod, status, events, reactions, term);
+    return new Promise((resolve, reject) => {
+      if (this.pendingRecords.length === 0) setImmediate(() => void this.flushRecords(term));
+      this.pendingRecords.push({ item: { node, statusMod, status, events, reactions }, resolve, reject });
+    });
+  }
+
+  private async flushRecords(term: Term): Promise<void> {
+    const all = this.pendingRecords;
+    this.pendingRecords = [];
+    const alone = async (p: PendingRecord) => {
+      const { node, statusMod, status, events, reactions } = p.item;
+      await this.record(node, statusMod, status, events, reactions, term).then(p.resolve, p.reject);
+    };
+    // etcd's default --max-txn-ops is 128 (compares and operations each): stay well below.
+    const chunks: PendingRecord[][] = [];
+    let ops = 0;
+    for (const p of all) {
+      const n = 1 + p.item.events.length + p.item.reactions.length;
+      if (chunks.length === 0 || ops + n > 100) (chunks.push([]), (ops = 0));
+      chunks[chunks.length - 1]!.push(p);
+      ops += n;
+    }
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        if (chunk.length === 1) return alone(chunk[0]!);
+        let res: WriteResult | undefined;
+        try {
+          res = await this.journal.recordTransitions(chunk.map((p) => p.item));
+        } catch (err) {
+          // It may have landed (all or nothing): read back one status it wrote.
+          const first = chunk[0]!.item;
+          const kv = isRetryable(err) ? await readAgain(() => this.store.get(this.keys.status(first.node))).catch(() => undefined) : undefined;
+          if (kv && kv.value.toString() === JSON.stringify(first.status)) res = { ok: true, revision: kv.modRevision };
+        }
+        if (res?.ok || res?.why === 'not-leader') for (const p of chunk) p.resolve(res);
+        else await Promise.all(chunk.map(alone));
+      }),
+    );
   }
 
   // Record a transition. When etcd does not answer, the transaction may still have been applied: read
@@ -350,6 +458,7 @@ export class Watcher {
   // One JSON line per event on stdout: the interface scripts read.
   private announce(e: NodeEvent): void {
     this.counters.events++;
+    this.observer.event?.(e);
     const { schema: _schema, hooks, event, node, time, ...rest } = e;
     this.log.info({ event, node, time, ...rest, hooks: Object.keys(hooks) }, 'node event');
   }
@@ -413,6 +522,15 @@ export class Watcher {
       { key: kv.key.slice(0, 300), bytes: kv.value.length, problem: err.message.slice(0, 300), garbage: this.counters.garbage },
       'undecodable record ignored',
     );
+  }
+}
+
+// The first `n` entries of a map, in insertion order.
+function* take<K, V>(m: Map<K, V>, n: number): Generator<[K, V]> {
+  if (n <= 0) return;
+  for (const e of m) {
+    yield e;
+    if (--n <= 0) return;
   }
 }
 

@@ -92,6 +92,8 @@ export class EtcdProcess {
     readonly baseDir: string,
     private readonly extraArgs: string[] = [],
     readonly tls?: EtcdTls,
+    /** More local addresses to serve clients on, same port (e.g. a veth a network namespace reaches). */
+    readonly clientHosts: string[] = [],
   ) {
     this.endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${spec.clientPort}`;
     this.dataDir = join(baseDir, `${spec.name}.etcd`);
@@ -103,7 +105,7 @@ export class EtcdProcess {
     const args = [
       '--name', this.spec.name,
       '--data-dir', this.dataDir,
-      '--listen-client-urls', this.endpoint,
+      '--listen-client-urls', [this.endpoint, ...this.clientHosts.map((h) => this.endpointOn(h))].join(','),
       '--advertise-client-urls', this.endpoint,
       '--listen-peer-urls', peer(this.spec),
       '--initial-advertise-peer-urls', peer(this.spec),
@@ -129,6 +131,11 @@ export class EtcdProcess {
     });
     this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     if (this.cluster.length === 1) await this.waitHealthy(stderr);
+  }
+
+  /** This member's client URL on another local address (one of `clientHosts`). */
+  endpointOn(host: string): string {
+    return this.endpoint.replace('127.0.0.1', host);
   }
 
   /** Wait until this member serves a linearizable read. */
@@ -168,13 +175,13 @@ export class EtcdCluster {
   ) {}
 
   /** Start `size` members on free loopback ports in a new temp dir (https with `tls`). */
-  static async start(size = 1, extraArgs: string[] = [], tls?: EtcdTls): Promise<EtcdCluster> {
+  static async start(size = 1, extraArgs: string[] = [], tls?: EtcdTls, clientHosts: string[] = []): Promise<EtcdCluster> {
     const baseDir = mkdtempSync(join(tmpdir(), 'beacon-etcd-'));
     const specs: EtcdMemberSpec[] = [];
     for (let i = 0; i < size; i++) {
       specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort() });
     }
-    const members = specs.map((s) => new EtcdProcess(s, specs, baseDir, extraArgs, tls));
+    const members = specs.map((s) => new EtcdProcess(s, specs, baseDir, extraArgs, tls, clientHosts));
     await Promise.all(members.map((m) => m.start()));
     if (size > 1) await Promise.all(members.map((m) => m.waitHealthy()));
     return new EtcdCluster(members, baseDir, tls);

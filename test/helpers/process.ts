@@ -37,8 +37,10 @@ export class BeaconProcess {
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.proc = spawn(process.execPath, [BEACON_BIN, ...args], {
+  /** `wrap` runs it through another command that execs it, e.g. `['ip', 'netns', 'exec', 'ns1']`. */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, wrap: string[] = []) {
+    const argv = [...wrap, process.execPath, BEACON_BIN, ...args];
+    this.proc = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });

@@ -1,0 +1,27 @@
+// Fault: an etcd follower is SIGKILLed (and an agent dies at the same moment), then the member is
+// restarted on its data dir. Quorum never breaks: live nodes keep their leases, the dead one is
+// reported once, its hook acts once.
+import test from 'ava';
+import { Rig } from './harness.js';
+
+test('etcd follower SIGKILLed, then restarted', async (t) => {
+  const rig = await Rig.start(t);
+  const li = await rig.leaderIndex();
+  const fi = (li + 1) % 3;
+  const follower = rig.etcd.members[fi]!;
+
+  const faultAt = Date.now();
+  follower.signal('SIGKILL');
+  rig.killAgent('n3');
+  const answeredAt = await rig.waitAnswering();
+  await rig.waitEvent('NodeFailed', 'n3', 20_000);
+  await follower.stop('SIGKILL');
+  await follower.start();
+  await follower.waitHealthy();
+  const rejoinedAt = Date.now();
+
+  await rig.check(
+    { fault: 'follower SIGKILL', faultAt, answeredAt, extra: { restartedMemberHealthyAfterMs: rejoinedAt - faultAt } },
+    rejoinedAt,
+  );
+});
