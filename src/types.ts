@@ -31,6 +31,23 @@ export interface NodeFacts {
   arch: string;
   cpus: number;
   memoryBytes: number;
+  /** Size of the root filesystem in bytes; absent when statfs(2) of `/` failed. */
+  diskBytes?: number;
+}
+
+/**
+ * Coarse, sticky utilization (src/facts/utilization.ts): changed only when a value moved a whole step,
+ * and at most every few minutes, so that it does not turn the agent's writes-on-change into a timer.
+ */
+export interface NodeUtilization {
+  /** 1-minute load average, one decimal. */
+  load1: number;
+  /** Memory in use (total minus available), percent in steps of 10. */
+  memoryUsedPercent: number;
+  /** Root filesystem use (as df), percent in steps of 10; null when unknown. */
+  diskUsedPercent: number | null;
+  /** When these values were sampled, ISO 8601. */
+  at: string;
 }
 
 /** `<prefix>/v1/nodes/<node>/live`: the node's live record, bound to its lease. */
@@ -45,6 +62,8 @@ export interface NodeRecord {
   addresses: string[];
   labels: Record<string, string>;
   facts: NodeFacts;
+  /** Coarse utilization; absent until the agent's first sample. */
+  utilization?: NodeUtilization;
   agentVersion: string;
   pid: number;
   /** Agent process start, ISO 8601. */

@@ -11,9 +11,11 @@ import { UnknownCheckError } from '../checks/ttl.js';
 import { loadKernelRules } from '../config/problems.js';
 import type { AgentConfig, ServiceConfig } from '../config/types.js';
 import { EtcdUnavailableError } from '../errors.js';
-import { Keys } from '../etcd/keys.js';
+import { Keys, SkyDnsKeys } from '../etcd/keys.js';
+import { dnsInstance, dnsService } from '../config/dns.js';
 import { Store, type Grant } from '../etcd/store.js';
 import { gatherFacts } from '../facts/host.js';
+import { UtilizationTracker, sampleUtilization } from '../facts/utilization.js';
 import { readIdentity, type Identity } from '../facts/identity.js';
 import { selectAddress, type SelectedAddress } from '../facts/address.js';
 import type { RuleSet } from '../problems/rules.js';
@@ -26,11 +28,13 @@ import {
   type NodeFacts,
   type NodeIdentity,
   type NodeRecord,
+  type NodeUtilization,
 } from '../types.js';
 import { Backoff, sleep } from '../util/time.js';
 import { VERSION } from '../version.js';
 import { AgentApi, UnknownServiceError, type AgentApiHandler, type MaintenanceState } from './api.js';
 import { NodeProblems, type ProblemsRestore } from './problems.js';
+import type { AgentMetrics, AgentState } from '../metrics/agent-metrics.js';
 import { decodeConditions, decodeMaintenance, eventLastTime, type MaintenanceRecord } from './records.js';
 import { readLocalState } from './state-file.js';
 
@@ -75,6 +79,8 @@ export class Agent implements AgentApiHandler {
   private registration: Registration | undefined;
   private local: LocalSetup | undefined;
   private checksSignal: AbortSignal | undefined;
+  /** Coarse utilization as last published (src/facts/utilization.ts); undefined before the first sample. */
+  private utilization: NodeUtilization | undefined;
   private readyResolve!: (s: LocalSetup) => void;
   /** Resolves once local setup is done (config read, address chosen): systemd READY point. */
   readonly ready: Promise<LocalSetup> = new Promise((r) => (this.readyResolve = r));
@@ -128,6 +134,30 @@ export class Agent implements AgentApiHandler {
         log.error({ err }, 'local API not started');
       }
     }
+    // Metrics are optional like the API: a port in use is logged, registration goes on.
+    let metrics: AgentMetrics | undefined;
+    if (this.config.metrics) {
+      // Loaded only when configured: most agents are never scraped and need not carry prom-client.
+      const [{ agentEndpoint }, { AgentMetrics }, { createRegistry }] = await Promise.all([
+        import('../metrics/agent-endpoint.js'),
+        import('../metrics/agent-metrics.js'),
+        import('../metrics/registry.js'),
+      ]);
+      const registry = createRegistry();
+      metrics = new AgentMetrics(registry, this.metricsState());
+      const health = () => ({ node: this.config.node.name, registered: this.isRegistered(), lease: this.leaseId });
+      const endpoint = agentEndpoint(this.config.metrics.listen, registry, health, this.log);
+      try {
+        await endpoint.listen();
+        tasks.push(endpoint.run(stop.signal));
+      } catch (err) {
+        log.error({ err }, 'metrics endpoint not started');
+      }
+    }
+    // The first sample before the first registration, so that it does not cause a second write.
+    const tracker = new UtilizationTracker({ cpus: facts.cpus });
+    this.utilization = tracker.update(await sampleUtilization(), Date.now());
+    tasks.push(this.followUtilization(tracker, stop.signal));
     const store = Store.connect(this.config.etcd);
     try {
       const restore = await this.restore(store, identity, stop.signal);
@@ -144,6 +174,7 @@ export class Agent implements AgentApiHandler {
           log: this.log,
           restore,
           onChange: () => this.registration?.update((lease, phase) => this.render(lease, phase)),
+          ...(metrics ? { onEvents: (evs) => metrics.problemEvents(evs) } : {}),
         });
         tasks.push(this.problems.run(stop.signal));
       }
@@ -156,6 +187,7 @@ export class Agent implements AgentApiHandler {
         (lease, phase) => this.render(lease, phase),
         this.log.child({ component: 'registration', node: n.name }),
       );
+      metrics?.observeRegistration(this.registration);
       await this.registration.run(stop.signal);
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -184,7 +216,7 @@ export class Agent implements AgentApiHandler {
   /**
    * Apply a new config: services (and their checks), labels and the log level change under the same
    * lease; a service whose checks changed gets new checks (back to their initial status), the others
-   * keep theirs. Changes to etcd, prefix, node name, TTL, keepalive, address, problems or api settings
+   * keep theirs. Changes to etcd, prefix, node name, TTL, keepalive, address, problems, api or metrics settings
    * need a restart: they are reported in the returned list (and the log line) and not applied.
    */
   reload(next: AgentConfig): string[] {
@@ -201,12 +233,14 @@ export class Agent implements AgentApiHandler {
     }
     if (JSON.stringify(next.problems) !== JSON.stringify(cur.problems)) ignored.push('problems');
     if (JSON.stringify(next.api) !== JSON.stringify(cur.api)) ignored.push('api');
+    if (JSON.stringify(next.metrics) !== JSON.stringify(cur.metrics)) ignored.push('metrics');
     this.config = {
       ...next,
       etcd: cur.etcd,
       prefix: cur.prefix,
       problems: cur.problems,
       api: cur.api,
+      metrics: cur.metrics ?? null,
       node: {
         ...next.node,
         name: cur.node.name,
@@ -232,6 +266,19 @@ export class Agent implements AgentApiHandler {
     );
     this.registration?.update((lease, phase) => this.render(lease, phase));
     return ignored;
+  }
+
+  // What the metrics read at each scrape: the agent's state now.
+  private metricsState(): AgentState {
+    return {
+      isRegistered: () => this.isRegistered(),
+      checkStatuses: () =>
+        [...this.serviceChecks.values()].flatMap((sc) =>
+          [...sc.checks.checkStates()].map(([check, st]) => ({ service: st.service, check, status: st.status })),
+        ),
+      endpointHealth: () => [...this.health].map(([service, h]) => ({ service, health: h.health })),
+      conditions: () => this.problems?.record().conditions ?? [],
+    };
   }
 
   /** Set a service's endpoint health; written to etcd only if it differs from what is there. */
@@ -274,6 +321,20 @@ export class Agent implements AgentApiHandler {
       this.registration?.update((lease, phase) => this.render(lease, phase));
     }
     return this.maintenance();
+  }
+
+  // Sample utilization every 30 s; re-render only when the tracker publishes new coarse values (a
+  // whole step moved, at most every 5 min), so a steady node still writes nothing.
+  private async followUtilization(tracker: UtilizationTracker, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      await sleep(30_000, signal);
+      if (signal.aborted) return;
+      const next = tracker.update(await sampleUtilization(), Date.now());
+      if (next) {
+        this.utilization = next;
+        this.registration?.update((lease, phase) => this.render(lease, phase));
+      }
+    }
   }
 
   // Start (or keep, when unchanged) one service's checks.
@@ -397,6 +458,7 @@ export class Agent implements AgentApiHandler {
       addresses: address.addresses,
       labels: cfg.node.labels,
       facts,
+      ...(this.utilization ? { utilization: this.utilization } : {}),
       agentVersion: VERSION,
       pid: process.pid,
       startedAt: this.startedAt,
@@ -418,6 +480,17 @@ export class Agent implements AgentApiHandler {
       leased.set(this.keys.endpoint(svc.name, name), encode(this.endpoint(svc, name, address.address, lease.id)));
     }
     if (this.problems) leased.set(this.keys.conditions(name), encode(this.problems.record()));
+    // SkyDNS records of the passing endpoints (docs/consumers.md#dns): leased keys like the endpoints,
+    // so they are written and deleted in the same transactions and vanish with the lease.
+    if (cfg.dns) {
+      const dns = new SkyDnsKeys(cfg.dns.prefix, cfg.dns.domain);
+      const instance = dnsInstance(cfg);
+      for (const svc of cfg.services) {
+        if (this.health.get(svc.name)?.health !== 'passing') continue;
+        const host = svc.address ?? address.address;
+        leased.set(dns.record(dnsService(svc.name), instance), skyDnsRecord(host, svc.port, cfg.dns.ttl));
+      }
+    }
     const unleased = new Map([[this.keys.identity(name), encode(ident)]]);
     // Present only while something is in maintenance; deleted when the last maintenance ends.
     if (this.maint.node !== null || Object.keys(this.maint.services).length > 0) {
@@ -451,6 +524,15 @@ export class Agent implements AgentApiHandler {
       lease,
     };
   }
+}
+
+/**
+ * One SkyDNS record as the CoreDNS `etcd` plugin decodes it (plugin/etcd/msg/service.go `Service`):
+ * `host` an IP (served as A/AAAA, and as the SRV target's glue), `port` for SRV, `ttl` in seconds.
+ * Fixed field order, so an unchanged endpoint renders the same string and causes no write.
+ */
+export function skyDnsRecord(host: string, port: number, ttl: number): string {
+  return JSON.stringify({ host, port, ttl });
 }
 
 /** `m` with one change: the node's (`service` undefined) or one service's maintenance set or cleared. */

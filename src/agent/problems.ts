@@ -12,7 +12,7 @@ import { LogMonitor, type MonitorLimits } from '../problems/monitor.js';
 import { PressureMonitor } from '../problems/pressure.js';
 import type { RuleSet } from '../problems/rules.js';
 import { sourceFor } from '../problems/sources.js';
-import type { Condition, LogSource } from '../problems/types.js';
+import type { Condition, LogSource, ProblemEvent } from '../problems/types.js';
 import { SCHEMA_VERSION } from '../types.js';
 import { EventLog } from './events.js';
 import type { ConditionsRecord } from './records.js';
@@ -41,6 +41,8 @@ export interface NodeProblemsOptions {
   restore: ProblemsRestore;
   /** The merged conditions changed: re-render the node's keys. */
   onChange: () => void;
+  /** Sees the monitor's events as they are emitted (metrics). */
+  onEvents?: (events: readonly ProblemEvent[]) => void;
   /** Replace the log source (tests, benchmarks). */
   source?: LogSource;
   limits?: Partial<MonitorLimits>;
@@ -86,7 +88,10 @@ export class NodeProblems {
         bootId,
         restore: { ...(r.conditions ? { conditions: r.conditions } : {}), ...(r.sinceMs > 0 ? { since: r.sinceMs } : {}), ...(r.bootId ? { bootId: r.bootId } : {}) },
         onConditions: (c) => this.merged.set(rules.source, c),
-        onEvents: (evs) => this.events.add(evs),
+        onEvents: (evs) => {
+          this.events.add(evs);
+          options.onEvents?.(evs);
+        },
         ...(options.limits ? { limits: options.limits } : {}),
       });
       this.merged.set(rules.source, this.monitor.conditions());

@@ -36,16 +36,41 @@ export function bytes(n: number | undefined): string {
   return `${i === 0 ? n : n.toFixed(1)}${units[i]}`;
 }
 
-/** Columns of the nodes table. */
+/**
+ * The CONDITIONS cell, kubectl-style: the node's abnormal conditions (status True, or `Type=Unknown`
+ * when it cannot tell), else `Ready` when it reports conditions and none is abnormal, else `-`
+ * (not registered, or no node problem detection configured).
+ */
+export function conditionsCell(n: NodeView): string {
+  const bad = n.conditions.filter((c) => c.status !== 'False').map((c) => (c.status === 'True' ? c.type : `${c.type}=Unknown`));
+  if (bad.length > 0) return bad.join(',');
+  return n.conditions.length > 0 ? 'Ready' : '-';
+}
+
+/** A percentage cell (`40%`), `-` when unknown. */
+function percent(p: number | null | undefined): string {
+  return typeof p === 'number' && Number.isFinite(p) ? `${p}%` : '-';
+}
+
+/** Columns of the nodes table: capacity and coarse utilization (docs/keys.md) only in `-o wide`. */
 export const nodeColumns: Column<NodeView>[] = [
   { header: 'NAME', get: (n) => n.name },
   { header: 'STATUS', get: (n) => n.status, tone: (n) => toneOf(n.status) },
   { header: 'ADDRESS', get: (n) => n.address || '-' },
   { header: 'AGE', get: (n) => age(n.registeredAt) },
+  {
+    header: 'CONDITIONS',
+    get: conditionsCell,
+    tone: (n) => (n.conditions.some((c) => c.status === 'True') ? 'bad' : n.conditions.some((c) => c.status === 'Unknown') ? 'warn' : undefined),
+  },
   { header: 'SERVICES', get: (n) => n.services.join(',') || '-' },
-  { header: 'LABELS', get: (n) => Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-' },
   { header: 'CPUS', wide: true, get: (n) => String(n.live?.facts?.cpus ?? '-') },
   { header: 'MEMORY', wide: true, get: (n) => bytes(n.live?.facts?.memoryBytes) },
+  { header: 'DISK', wide: true, get: (n) => bytes(n.live?.facts?.diskBytes) },
+  { header: 'LOAD', wide: true, get: (n) => (typeof n.live?.utilization?.load1 === 'number' ? n.live.utilization.load1.toFixed(1) : '-') },
+  { header: 'MEM-USED', wide: true, get: (n) => percent(n.live?.utilization?.memoryUsedPercent) },
+  { header: 'DISK-USED', wide: true, get: (n) => percent(n.live?.utilization?.diskUsedPercent) },
+  { header: 'LABELS', wide: true, get: (n) => Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-' },
   { header: 'OS', wide: true, get: (n) => [n.live?.facts?.os, n.live?.facts?.osRelease].filter(Boolean).join(' ') || '-' },
   { header: 'KERNEL', wide: true, get: (n) => n.live?.facts?.kernel || '-' },
   { header: 'AGENT', wide: true, get: (n) => n.live?.agentVersion || '-' },

@@ -12,6 +12,8 @@ import { parseNode } from './node.js';
 import { parseServices } from './services.js';
 import { checkProblemsFiles, parseProblems } from './problems.js';
 import { parseApi } from './api.js';
+import { parseMetrics } from './listen.js';
+import { dnsNameProblems, parseDns } from './dns.js';
 import { watcherSections, type WatcherSections } from './watcher.js';
 import { envValue, parseSections, type ParseContext, type ParseOptions, type SectionParsers } from './sections.js';
 
@@ -39,13 +41,19 @@ export const agentSections: SectionParsers<AgentConfig> = {
   services: parseServices,
   problems: parseProblems,
   api: parseApi,
+  metrics: parseMetrics,
+  dns: parseDns,
   log: parseLog,
 };
 
 /** Validate a raw parsed document into a frozen AgentConfig; throws ConfigError/ConfigErrors. Pure. */
 export function parseAgentConfig(raw: unknown, opts: ParseOptions = {}): AgentConfig {
   // The watcher's sections may share the file: checked here too (so `beacon validate` sees them), not returned.
-  const { watcher: _watcher, hooks: _hooks, ...agent } = parseSections<AgentConfig & WatcherSections>(raw, { ...agentSections, ...watcherSections }, opts);
+  const { watcher: _watcher, hooks: _hooks, http: _http, ...agent } = parseSections<AgentConfig & WatcherSections>(raw, { ...agentSections, ...watcherSections }, opts);
+  // Cross-section: with dns on, the node and service names must also be DNS labels.
+  const dnsProblems = dnsNameProblems(agent);
+  if (dnsProblems.length === 1) throw dnsProblems[0];
+  if (dnsProblems.length > 1) throw new ConfigErrors(dnsProblems);
   return Object.freeze(agent);
 }
 

@@ -3,6 +3,8 @@
 import type { AddressSource } from '../types.js';
 import type { CheckSpec } from '../checks/types.js';
 import type { ApiConfig } from './api.js';
+import type { MetricsConfig } from './listen.js';
+import type { DnsConfig } from './dns.js';
 import type { ProblemsConfig } from './problems.js';
 
 /** How to reach etcd (shared by agent, watcher and CLI). */
@@ -78,5 +80,9 @@ export interface AgentConfig {
   problems: ProblemsConfig | null;
   /** The agent's local API (check reports, maintenance); null when disabled. */
   api: ApiConfig | null;
+  /** Where the agent serves `/metrics` and `/healthz`; null (the default) serves nothing. */
+  metrics?: MetricsConfig | null;
+  /** SkyDNS records of the passing endpoints (docs/consumers.md#dns); null or absent when off. */
+  dns?: DnsConfig | null;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { nameProblem } from '../etcd/keys.js';
 import { EVENT_TYPES, type EventType } from '../watcher/events.js';
 import { formatDuration } from './duration.js';
+import { parseHttp, type HttpConfig } from './listen.js';
 import { parseEtcd, parsePrefix } from './etcd.js';
 import { Fields, deepFreeze, readEnum, readList, readSections, readString, text, type Check, type Reader } from './fields.js';
 import { agentSections, parseLog, readConfigFile } from './load.js';
@@ -86,6 +87,8 @@ export type HookKind = HookConfig['kind'];
 export interface WatcherSections {
   watcher: WatcherSettings;
   hooks: HookConfig[];
+  /** Where `/healthz`, `/metrics` and `/http_sd` are served (`--listen` wins); null serves nothing. */
+  http: HttpConfig | null;
 }
 
 /** Everything `beacon watcher` runs with. */
@@ -234,7 +237,7 @@ export function parseHooks(raw: unknown, ctx: ParseContext): HookConfig[] {
 }
 
 /** The watcher's sections, for any loader that reads a file which may carry them. */
-export const watcherSections: SectionParsers<WatcherSections> = { watcher: parseWatcher, hooks: parseHooks };
+export const watcherSections: SectionParsers<WatcherSections> = { watcher: parseWatcher, hooks: parseHooks, http: parseHttp };
 
 const skip: SectionParser<undefined> = () => undefined;
 
@@ -246,8 +249,8 @@ export function parseWatcherConfig(raw: unknown, opts: ParseOptions = {}): Watch
   const agentOnly = Object.fromEntries(Object.keys(agentSections).map((k) => [k, skip]));
   const parsers = { ...agentOnly, etcd: parseEtcd, prefix: parsePrefix, log: parseLog, ...watcherSections };
   const all = parseSections(raw, parsers as unknown as SectionParsers<WatcherFileConfig>, opts);
-  const { etcd, prefix, log, watcher, hooks } = all;
-  return deepFreeze({ etcd, prefix, log, watcher, hooks });
+  const { etcd, prefix, log, watcher, hooks, http } = all;
+  return deepFreeze({ etcd, prefix, log, watcher, hooks, http });
 }
 
 /** Read and validate the watcher's config file (or defaults, environment and flags when `path` is undefined). */

@@ -179,3 +179,46 @@ function seg(s: string): string {
   }
   return s;
 }
+
+/** A DNS label as the CoreDNS `etcd` plugin looks it up: lowercase letters, digits, inner hyphens, 1-63 chars. */
+const DNS_LABEL_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Why `label` cannot be one DNS label of a SkyDNS record key, or undefined when it can. */
+export function dnsLabelProblem(label: string): string | undefined {
+  if (DNS_LABEL_RE.test(label)) return undefined;
+  if (label.length > 63) return 'must be at most 63 characters (one DNS label)';
+  return 'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit';
+}
+
+/**
+ * SkyDNS record keys, as the CoreDNS `etcd` plugin reads them (plugin/etcd/msg/path.go): the domain's
+ * labels reversed under the path, `<path>/local/beacon/<service>/<instance>` for `<instance>.<service>.beacon.local`.
+ * They live outside beacon's prefix; the lookup of `<service>.<domain>` is a prefix read of `service()`.
+ */
+export class SkyDnsKeys {
+  /** `<path>/<reversed domain labels>/`: every record beacon writes sits below it. */
+  readonly zone: string;
+
+  /** `domain` as dotted labels (`beacon.local`), each already a valid DNS label; `path` as `/skydns`. */
+  constructor(path: string, domain: string) {
+    const labels = domain.split('.').filter((l) => l !== '');
+    for (const l of labels) if (dnsLabelProblem(l)) throw new RangeError(`invalid DNS label: ${JSON.stringify(l)}`);
+    if (labels.length === 0) throw new RangeError('empty DNS domain');
+    const p = normalizePrefix(path);
+    if (p === '') throw new RangeError('empty SkyDNS path');
+    this.zone = `${p}/${labels.reverse().join('/')}/`;
+  }
+  /** Prefix of one service's records (`<service>.<domain>` resolves to all of them). */
+  service(service: string): string {
+    return `${this.zone}${dnsSeg(service)}/`;
+  }
+  /** One instance's record: `<instance>.<service>.<domain>`. */
+  record(service: string, instance: string): string {
+    return `${this.service(service)}${dnsSeg(instance)}`;
+  }
+}
+
+function dnsSeg(s: string): string {
+  if (dnsLabelProblem(s)) throw new RangeError(`invalid DNS label: ${JSON.stringify(s)}`);
+  return s;
+}

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { NodeFacts } from '../types.js';
 import { readEnvFile } from './env-file.js';
+import { diskBytes } from './utilization.js';
 
 /** Options of gatherFacts; `root` prefixes /etc/os-release (tests point it at a fixture tree). */
 export interface FactsOptions {
@@ -28,7 +29,7 @@ export interface FactsOptions {
 /** Gather OS, kernel, architecture, CPU count and total memory; never throws for a missing file. */
 export async function gatherFacts({ root = '/', log }: FactsOptions = {}): Promise<NodeFacts> {
   const started = performance.now();
-  const osRel = await readOsRelease(root);
+  const [osRel, disk] = await Promise.all([readOsRelease(root), diskBytes(root)]);
   const facts: NodeFacts = {
     os: osRel.name,
     osRelease: osRel.version,
@@ -38,6 +39,8 @@ export async function gatherFacts({ root = '/', log }: FactsOptions = {}): Promi
     // os.cpus() is empty when /proc is not mounted; the parallelism hint still counts CPUs.
     cpus: os.cpus().length || os.availableParallelism(),
     memoryBytes: os.totalmem(),
+    // statfs(2) of the root: one syscall, constant while the agent runs (a resize shows after a restart).
+    ...(disk !== undefined ? { diskBytes: disk } : {}),
   };
   log?.debug({ facts, durationMs: Math.round((performance.now() - started) * 10) / 10 }, 'facts gathered');
   return facts;

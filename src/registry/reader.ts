@@ -2,14 +2,17 @@
 import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
+import type { Condition } from '../problems/types.js';
 import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
-import { decodeEndpoint, decodeIdentity, decodeNode } from './codec.js';
+import { decode, decodeEndpoint, decodeIdentity, decodeNode } from './codec.js';
 
 /** What is known of one node name: its live record (if registered) and its identity. */
 export interface NodeEntry {
   name: string;
   live?: NodeRecord;
   identity?: NodeIdentity;
+  /** The node's conditions record (agents with `problems` configured), while registered. */
+  conditions?: Condition[];
 }
 
 /** How a node looks to a reader: `up`/`leaving` while registered; `left` or `failed` after. */
@@ -26,6 +29,8 @@ export interface NodeView {
   services: string[];
   lease: string;
   registeredAt: string;
+  /** Every declared condition (docs/keys.md, node conditions); empty when the node reports none. */
+  conditions: Condition[];
   live?: NodeRecord;
 }
 
@@ -50,6 +55,8 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
     if (!e) snap.nodes.set(name, (e = { name }));
     return e;
   };
+  // Attached after the loop: a conditions key alone (no live or identity record) makes no node.
+  const conditions = new Map<string, Condition[]>();
   for (const kv of kvs) {
     const k = keys.parse(kv.key);
     if (k.kind === 'live') {
@@ -61,6 +68,10 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
       const r = decodeIdentity(kv);
       if (r instanceof DecodeError) snap.errors.push(r);
       else entry(k.node).identity = r;
+    } else if (k.kind === 'conditions') {
+      const r = decode<{ conditions: unknown[] }>(kv, { conditions: 'array' });
+      if (r instanceof DecodeError) snap.errors.push(r);
+      else conditions.set(k.node, r.conditions.filter(isCondition));
     } else if (k.kind === 'endpoint') {
       const r = decodeEndpoint(kv);
       if (r instanceof DecodeError) snap.errors.push(r);
@@ -68,8 +79,19 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
       else snap.endpoints.push(r);
     }
   }
+  for (const [node, list] of conditions) {
+    const e = snap.nodes.get(node);
+    if (e) e.conditions = list;
+  }
   snap.endpoints.sort((a, b) => a.service.localeCompare(b.service) || a.node.localeCompare(b.node));
   return snap;
+}
+
+// A condition with the fields the views read; anything else in the array is skipped.
+function isCondition(c: unknown): c is Condition {
+  if (typeof c !== 'object' || c === null) return false;
+  const o = c as Record<string, unknown>;
+  return typeof o.type === 'string' && typeof o.status === 'string' && typeof o.reason === 'string' && typeof o.message === 'string';
 }
 
 /** The status of a node entry: registered, or gone gracefully (leave marker on its lease), or failed. */
@@ -97,6 +119,8 @@ export function nodeViews(snap: Snapshot): NodeView[] {
         services: (services.get(e.name) ?? []).sort(),
         lease: e.live?.lease ?? '',
         registeredAt: src?.registeredAt ?? '',
+        // Leased like the live record: a leftover of a gone node would not be current.
+        conditions: e.live ? (e.conditions ?? []) : [],
         ...(e.live ? { live: e.live } : {}),
       };
     });

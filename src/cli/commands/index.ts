@@ -13,8 +13,9 @@ import { servicesCommand } from './services.js';
 import { validateCommand } from './validate.js';
 import { watcherCommand } from './watcher.js';
 import { watchCommand } from './watch.js';
+import { renderCommand } from './render.js';
 
 /** Every `beacon` subcommand by name. */
 export const commands: Record<string, Command> = Object.fromEntries(
-  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, watchCommand].map((c) => [c.name, c]),
+  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, watchCommand, renderCommand].map((c) => [c.name, c]),
 );

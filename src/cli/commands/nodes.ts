@@ -18,7 +18,9 @@ export function nodeJson(n: NodeView): Record<string, unknown> {
     services: n.services,
     lease: n.lease,
     registeredAt: n.registeredAt,
+    conditions: n.conditions,
     ...(n.live ? { facts: n.live.facts, agentVersion: n.live.agentVersion, addresses: n.live.addresses } : {}),
+    ...(n.live?.utilization ? { utilization: n.live.utilization } : {}),
   };
 }
 

@@ -1,8 +1,14 @@
 // `beacon watcher`: watch the registry, tell failures from leaves, record events and run hooks (leader only).
+// With `--listen HOST:PORT` (or `http.listen`) it also serves /healthz, /metrics and /http_sd.
 import { hostname } from 'node:os';
+import { parseListen, formatListen } from '../../config/listen.js';
 import { loadWatcherConfig, type WatcherFileConfig } from '../../config/watcher.js';
+import { Keys } from '../../etcd/keys.js';
 import { Store } from '../../etcd/store.js';
 import { createLogger } from '../../log.js';
+import { createRegistry } from '../../metrics/registry.js';
+import { WatcherMetrics } from '../../metrics/watcher-metrics.js';
+import { WatcherHttp } from '../../watcher/http.js';
 import { Watcher } from '../../watcher/watcher.js';
 import { ExitCode, type Command } from '../command.js';
 import { overridesOf } from '../load-config.js';
@@ -12,20 +18,49 @@ import { reportConfigError } from '../report.js';
 export const watcherCommand: Command = {
   name: 'watcher',
   summary: 'watch the registry: report NodeFailed/NodeLeft/... events and run hooks (one leader among watchers)',
-  usage: 'beacon watcher [--config FILE] [--etcd URLS] [--prefix P] [--log-level L]',
-  options: {},
+  usage: 'beacon watcher [--config FILE] [--etcd URLS] [--prefix P] [--log-level L] [--listen HOST:PORT]',
+  options: { listen: { type: 'string' } },
   async run(ctx) {
     let cfg: WatcherFileConfig;
     try {
       const path = typeof ctx.values.config === 'string' ? ctx.values.config : undefined;
       cfg = await loadWatcherConfig(path, { env: ctx.env, overrides: overridesOf(ctx), hostname: hostname() });
+      // The flag wins over the file's http.listen.
+      if (typeof ctx.values.listen === 'string') cfg = { ...cfg, http: { listen: parseListen('--listen', ctx.values.listen) } };
     } catch (err) {
       return reportConfigError(ctx, err);
     }
     const log = createLogger(cfg.log.level);
     const store = Store.connect(cfg.etcd);
     try {
-      await new Watcher(store, cfg, log).run(ctx.signal);
+      if (!cfg.http) {
+        await new Watcher(store, cfg, log).run(ctx.signal);
+        return ExitCode.ok;
+      }
+      const registry = createRegistry();
+      const metrics = new WatcherMetrics(registry);
+      const watcher = new Watcher(store, cfg, log, undefined, metrics);
+      metrics.follow(watcher);
+      const http = new WatcherHttp({
+        listen: cfg.http.listen,
+        id: cfg.watcher.id,
+        watcher,
+        registry,
+        store,
+        keys: new Keys(cfg.prefix),
+        log,
+        probeIntervalMs: cfg.watcher.probeIntervalMs,
+        requestTimeoutMs: Math.min(cfg.etcd.requestTimeoutMs, 2_000),
+      });
+      try {
+        await http.listen();
+      } catch (err) {
+        // Asked for explicitly: a watcher that cannot serve discovery must not pretend to.
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        ctx.stderr.write(`beacon watcher: cannot listen on ${formatListen(cfg.http.listen)}: ${code}\n`);
+        return ExitCode.failure;
+      }
+      await Promise.all([watcher.run(ctx.signal), http.run(ctx.signal)]);
     } finally {
       store.close();
     }

@@ -1,0 +1,134 @@
+// `beacon render`: keep a config file rendered from the registry (confd's job): template → staged file →
+// check → atomic replace → reload, on every change, debounced. docs/consumers.md ("Rendering") is the guide.
+import { readFile, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parseDuration } from '../../config/duration.js';
+import { parseEtcd, parsePrefix } from '../../config/etcd.js';
+import { parseLog, readConfigFile } from '../../config/load.js';
+import { parseSections } from '../../config/sections.js';
+import type { AgentConfig, EtcdConfig } from '../../config/types.js';
+import { ConfigError } from '../../errors.js';
+import { Keys } from '../../etcd/keys.js';
+import { Store } from '../../etcd/store.js';
+import { createLogger } from '../../log.js';
+import { Renderer, type StepResult } from '../../render/renderer.js';
+import { Target } from '../../render/target.js';
+import { TemplateError, compileTemplate, type RenderTemplate } from '../../render/template.js';
+import { ExitCode, type Command, type CommandContext } from '../command.js';
+import { overridesOf } from '../load-config.js';
+import { reportConfigError, reportRuntimeError } from '../report.js';
+
+interface RenderSettings {
+  etcd: EtcdConfig;
+  prefix: string;
+  log: AgentConfig['log'];
+}
+
+// etcd, prefix and log level: --config file, then environment, then flags (as every command).
+async function settings(ctx: CommandContext): Promise<RenderSettings> {
+  const path = ctx.values.config;
+  const raw = typeof path === 'string' ? await readConfigFile(path) : undefined;
+  return parseSections<RenderSettings>(
+    raw,
+    { etcd: parseEtcd, prefix: parsePrefix, log: parseLog },
+    { env: ctx.env, overrides: overridesOf(ctx), hostname: hostname(), ...(typeof path === 'string' ? { baseDir: dirname(resolve(path)) } : {}) },
+    { ignoreOthers: true },
+  );
+}
+
+function flag(ctx: CommandContext, name: string): string | undefined {
+  const v = ctx.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+async function loadTemplate(file: string): Promise<RenderTemplate> {
+  return compileTemplate(await readFile(file, 'utf8'), file);
+}
+
+// --once: what a script should learn from the exit code.
+function onceCode(r: StepResult): number {
+  switch (r.result) {
+    case 'unchanged':
+    case 'same-text':
+      return ExitCode.ok;
+    case 'written':
+      return r.reload && !r.reload.ok ? ExitCode.failure : ExitCode.ok;
+    default:
+      return ExitCode.failure;
+  }
+}
+
+/** The `render` subcommand. */
+export const renderCommand: Command = {
+  name: 'render',
+  summary: 'render a template from the registry into a file on every change: check, atomic replace, reload',
+  usage:
+    'beacon render --template FILE --out FILE [--check-cmd CMD] [--reload-cmd CMD] [--once] [--debounce DURATION] [--timeout DURATION] [--health-file FILE] [--etcd URLS] [--prefix P] [-c FILE]',
+  options: {
+    template: { type: 'string', short: 't' },
+    out: { type: 'string' },
+    'check-cmd': { type: 'string' },
+    'reload-cmd': { type: 'string' },
+    once: { type: 'boolean' },
+    debounce: { type: 'string' },
+    timeout: { type: 'string' },
+    'health-file': { type: 'string' },
+  },
+  async run(ctx) {
+    const templateFile = flag(ctx, 'template');
+    const out = flag(ctx, 'out');
+    if (!templateFile || !out || ctx.positionals.length > 0) {
+      ctx.stderr.write(`beacon render: --template and --out are required\nusage: ${renderCommand.usage}\n`);
+      return ExitCode.usage;
+    }
+    let cfg: RenderSettings;
+    let debounceMs: number;
+    let timeoutMs: number;
+    let template: RenderTemplate;
+    try {
+      cfg = await settings(ctx);
+      debounceMs = parseDuration(flag(ctx, 'debounce') ?? '500ms', '--debounce');
+      timeoutMs = parseDuration(flag(ctx, 'timeout') ?? '30s', '--timeout');
+      if (timeoutMs < 1) throw new ConfigError('--timeout', flag(ctx, 'timeout'), 'must be positive');
+      const dir = await stat(dirname(resolve(out))).catch(() => undefined);
+      if (!dir?.isDirectory()) throw new ConfigError('--out', out, 'its directory must exist (the staged file is written next to it)');
+      template = await loadTemplate(templateFile);
+    } catch (err) {
+      if (err instanceof TemplateError) {
+        ctx.stderr.write(`beacon render: template error: ${err.message}\n`);
+        return ExitCode.usage;
+      }
+      return reportConfigError(ctx, err);
+    }
+    const log = createLogger(cfg.log.level);
+    const checkCmd = flag(ctx, 'check-cmd');
+    const reloadCmd = flag(ctx, 'reload-cmd');
+    const healthFile = flag(ctx, 'health-file');
+    const target = new Target({ path: resolve(out), ...(checkCmd ? { checkCmd } : {}), ...(reloadCmd ? { reloadCmd } : {}), commandTimeoutMs: timeoutMs });
+    const store = Store.connect(cfg.etcd);
+    const renderer = new Renderer(store, new Keys(cfg.prefix), { template, target, debounceMs, ...(healthFile ? { healthFile: resolve(healthFile) } : {}) }, log);
+    try {
+      if (ctx.values.once === true) {
+        const r = await renderer.once(ctx.signal);
+        return onceCode(r);
+      }
+      ctx.onHangup(() => {
+        loadTemplate(templateFile).then(
+          (t) => {
+            log.info({ template: templateFile }, 'template reloaded');
+            renderer.setTemplate(t);
+          },
+          (err: unknown) => log.error({ err: { message: (err as Error).message }, template: templateFile }, 'template reload failed; keeping the old one'),
+        );
+      });
+      log.info({ template: templateFile, out: target.path, prefix: cfg.prefix }, 'render started');
+      await renderer.run(ctx.signal);
+      return ExitCode.ok;
+    } catch (err) {
+      return reportRuntimeError(ctx, err);
+    } finally {
+      store.close();
+    }
+  },
+};

@@ -1,0 +1,114 @@
+// Templates for `beacon render`: handlebars, no HTML escaping (config files are not HTML), strict mode so a
+// misspelt field fails the render (and the old file stays) instead of silently rendering nothing.
+// docs/consumers.md ("Rendering") documents the context and the helpers.
+import Handlebars from 'handlebars';
+import { isValidName, type Keys } from '../etcd/keys.js';
+import type { KeyValue } from '../etcd/store.js';
+import { buildSnapshot, nodeViews, type NodeView } from '../registry/reader.js';
+import type { EndpointRecord } from '../types.js';
+
+/** One node as a template sees it: the node view without the raw live record. */
+export type TemplateNode = Omit<NodeView, 'live'>;
+
+/** What a template is rendered with. */
+export interface TemplateContext {
+  /** Service name → its endpoints (every health), sorted by node; any valid name not registered is []. */
+  services: Record<string, EndpointRecord[]>;
+  /** Service name → its passing endpoints only; any valid name not registered is []. */
+  passing: Record<string, EndpointRecord[]>;
+  /** Every known node (up, leaving, left, failed), sorted by name. */
+  nodes: TemplateNode[];
+}
+
+/** A compiled template: context in, text out (throws an Error naming the file on a missing field or a failing helper). */
+export type RenderTemplate = (ctx: TemplateContext) => string;
+
+/** The template could not be parsed. */
+export class TemplateError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${file}: ${message}`, options);
+    this.name = 'TemplateError';
+  }
+}
+
+/** Where helpers read the environment (a seam for tests). */
+export interface TemplateOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+// Helpers: few, and each one total (no helper that can reach outside the context except `env`).
+function helpers(env: NodeJS.ProcessEnv): Record<string, Handlebars.HelperDelegate> {
+  return {
+    /** `{{join list ", "}}`: an array's items joined (default separator ","). */
+    join(list: unknown, ...rest: unknown[]) {
+      const sep = rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : ',';
+      if (!Array.isArray(list)) throw new Error('join: first argument must be a list');
+      return list.map(String).join(sep);
+    },
+    /** `{{env "NAME" "fallback"}}`: an environment variable; without a fallback an unset one fails the render. */
+    env(name: unknown, ...rest: unknown[]) {
+      if (typeof name !== 'string') throw new Error('env: the name must be a string');
+      const value = env[name];
+      if (value !== undefined) return value;
+      if (rest.length > 1) return String(rest[0]);
+      throw new Error(`env: ${name} is not set and no default was given`);
+    },
+    /** `{{#if (eq a b)}}`: strict equality, for branching on health, status or a label. */
+    eq(a: unknown, b: unknown) {
+      return a === b;
+    },
+  };
+}
+
+/** Parse and compile `text` (named `file` in errors); syntax errors throw TemplateError now, not at first render. */
+export function compileTemplate(text: string, file: string, opts: TemplateOptions = {}): RenderTemplate {
+  const hb = Handlebars.create();
+  try {
+    hb.parse(text);
+  } catch (err) {
+    throw new TemplateError(file, (err as Error).message, { cause: err });
+  }
+  hb.registerHelper(helpers(opts.env ?? process.env));
+  const compiled = hb.compile<TemplateContext>(text, { noEscape: true, strict: true });
+  return (ctx) => {
+    try {
+      return compiled(ctx);
+    } catch (err) {
+      // Handlebars' own exceptions are not Error instances: give callers (and logs) a real one.
+      const message = typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err);
+      throw new Error(`${file}: ${message}`, { cause: err });
+    }
+  };
+}
+
+// In strict mode a missing key throws; a service with no endpoints must read as an empty list instead, or a
+// template would fail (and keep the dead backends) exactly when the last endpoint goes. Any valid service
+// name is therefore "present"; iterating the map still lists only the registered services.
+function serviceMap(groups: Map<string, EndpointRecord[]>): Record<string, EndpointRecord[]> {
+  const target = Object.fromEntries(groups) as Record<string, EndpointRecord[]>;
+  const empty = (p: string | symbol): p is string => typeof p === 'string' && !(p in target) && isValidName(p);
+  return new Proxy(target, {
+    has: (t, p) => p in t || empty(p),
+    get: (t, p, r) => (empty(p) ? [] : Reflect.get(t, p, r)),
+    getOwnPropertyDescriptor: (t, p) =>
+      empty(p) ? { value: [], writable: false, enumerable: false, configurable: true } : Reflect.getOwnPropertyDescriptor(t, p),
+  });
+}
+
+/** Build the template context from raw registry key-values (nodes and services prefixes). */
+export function buildContext(keys: Keys, kvs: Iterable<KeyValue>): TemplateContext {
+  const snap = buildSnapshot(keys, [...kvs]);
+  const all = new Map<string, EndpointRecord[]>();
+  const passing = new Map<string, EndpointRecord[]>();
+  for (const ep of snap.endpoints) {
+    all.set(ep.service, [...(all.get(ep.service) ?? []), ep]);
+    if (!passing.has(ep.service)) passing.set(ep.service, []);
+    if (ep.health === 'passing') passing.get(ep.service)!.push(ep);
+  }
+  const nodes = nodeViews(snap).map(({ live: _live, ...rest }) => rest);
+  return { services: serviceMap(all), passing: serviceMap(passing), nodes };
+}

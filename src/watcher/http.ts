@@ -1,0 +1,80 @@
+// The watcher's HTTP endpoint (`--listen` / `http.listen`): `/healthz` (200 while etcd answers, with
+// the watcher's role), `/metrics`, and `/http_sd` for Prometheus. Everything is answered from memory.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { FollowStore } from '../client/follow.js';
+import type { ListenAddress } from '../config/listen.js';
+import type { Keys } from '../etcd/keys.js';
+import { HttpEndpoint, json } from '../metrics/http.js';
+import { EndpointView, SdQueryError, parseSdQuery } from './http-sd.js';
+import type { Watcher } from './watcher.js';
+
+/** Options of WatcherHttp. */
+export interface WatcherHttpOptions {
+  listen: ListenAddress;
+  id: string;
+  watcher: Pick<Watcher, 'isLeader' | 'etcdAnswering' | 'nodeLabels'>;
+  registry: Registry;
+  store: FollowStore;
+  keys: Keys;
+  log: Logger;
+  probeIntervalMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** The watcher's HTTP server and the endpoint view behind `/http_sd`. */
+export class WatcherHttp {
+  /** The endpoints `/http_sd` serves. */
+  readonly view: EndpointView;
+  private readonly endpoint: HttpEndpoint;
+
+  constructor(private readonly opts: WatcherHttpOptions) {
+    const { watcher, registry } = opts;
+    this.view = new EndpointView({
+      store: opts.store,
+      keys: opts.keys,
+      nodeLabels: (n) => watcher.nodeLabels(n),
+      log: opts.log,
+      ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
+      ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+    });
+    this.endpoint = new HttpEndpoint(
+      opts.listen,
+      {
+        '/healthz': () => {
+          const ok = watcher.etcdAnswering;
+          return json(ok ? 200 : 503, {
+            status: ok ? 'ok' : 'etcd-unreachable',
+            role: watcher.isLeader ? 'leader' : 'standby',
+            id: opts.id,
+            sd: { synced: this.view.synced, endpoints: this.view.size },
+          });
+        },
+        '/metrics': async () => ({ status: 200, contentType: registry.contentType, body: await registry.metrics() }),
+        '/http_sd': (url) => {
+          let filter;
+          try {
+            filter = parseSdQuery(url.searchParams);
+          } catch (err) {
+            if (err instanceof SdQueryError) return json(400, { error: err.message });
+            throw err;
+          }
+          // Before the first listing an empty list would make Prometheus drop every target: refuse instead.
+          if (!this.view.synced) return json(503, { error: 'endpoint view not synced with etcd yet' });
+          return json(200, this.view.groups(filter));
+        },
+      },
+      opts.log.child({ component: 'http' }),
+    );
+  }
+
+  /** Bind the address; rejects when it cannot be bound. */
+  async listen(): Promise<{ address: string; port: number }> {
+    return this.endpoint.listen();
+  }
+
+  /** Serve and follow the endpoints until `signal` aborts; resolves once both are released. */
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.all([this.endpoint.run(signal), this.view.run(signal)]);
+  }
+}
