@@ -14,8 +14,9 @@ import { validateCommand } from './validate.js';
 import { watcherCommand } from './watcher.js';
 import { watchCommand } from './watch.js';
 import { renderCommand } from './render.js';
+import { rbacCommand } from './rbac.js';
 
 /** Every `beacon` subcommand by name. */
 export const commands: Record<string, Command> = Object.fromEntries(
-  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, watchCommand, renderCommand].map((c) => [c.name, c]),
+  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, watchCommand, renderCommand, rbacCommand].map((c) => [c.name, c]),
 );
