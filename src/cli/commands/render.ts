@@ -12,9 +12,10 @@ import { ConfigError } from '../../errors.js';
 import { Keys } from '../../etcd/keys.js';
 import { Store } from '../../etcd/store.js';
 import { createLogger } from '../../log.js';
-import { Renderer, type StepResult } from '../../render/renderer.js';
-import { Target } from '../../render/target.js';
-import { TemplateError, compileTemplate, type RenderTemplate } from '../../render/template.js';
+// The render modules (and handlebars) load when the command runs: every command shares this
+// registry, and `beacon agent` must not carry them (its RSS target is 64 MiB).
+import type { StepResult } from '../../render/renderer.js';
+import type { RenderTemplate } from '../../render/template.js';
 import { ExitCode, type Command, type CommandContext } from '../command.js';
 import { overridesOf } from '../load-config.js';
 import { reportConfigError, reportRuntimeError } from '../report.js';
@@ -43,6 +44,7 @@ function flag(ctx: CommandContext, name: string): string | undefined {
 }
 
 async function loadTemplate(file: string): Promise<RenderTemplate> {
+  const { compileTemplate } = await import('../../render/template.js');
   return compileTemplate(await readFile(file, 'utf8'), file);
 }
 
@@ -82,6 +84,11 @@ export const renderCommand: Command = {
       ctx.stderr.write(`beacon render: --template and --out are required\nusage: ${renderCommand.usage}\n`);
       return ExitCode.usage;
     }
+    const [{ Renderer }, { Target }, { TemplateError }] = await Promise.all([
+      import('../../render/renderer.js'),
+      import('../../render/target.js'),
+      import('../../render/template.js'),
+    ]);
     let cfg: RenderSettings;
     let debounceMs: number;
     let timeoutMs: number;

@@ -6,9 +6,6 @@ import { loadWatcherConfig, type WatcherFileConfig } from '../../config/watcher.
 import { Keys } from '../../etcd/keys.js';
 import { Store } from '../../etcd/store.js';
 import { createLogger } from '../../log.js';
-import { createRegistry } from '../../metrics/registry.js';
-import { WatcherMetrics } from '../../metrics/watcher-metrics.js';
-import { WatcherHttp } from '../../watcher/http.js';
 import { Watcher } from '../../watcher/watcher.js';
 import { ExitCode, type Command } from '../command.js';
 import { overridesOf } from '../load-config.js';
@@ -37,6 +34,13 @@ export const watcherCommand: Command = {
         await new Watcher(store, cfg, log).run(ctx.signal);
         return ExitCode.ok;
       }
+      // prom-client and the HTTP side load only when asked for: the command registry is shared, and
+      // `beacon agent` must not carry them.
+      const [{ createRegistry }, { WatcherMetrics }, { WatcherHttp }] = await Promise.all([
+        import('../../metrics/registry.js'),
+        import('../../metrics/watcher-metrics.js'),
+        import('../../watcher/http.js'),
+      ]);
       const registry = createRegistry();
       const metrics = new WatcherMetrics(registry);
       const watcher = new Watcher(store, cfg, log, undefined, metrics);
