@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EtcdCluster, requireBinary, waitFor } from '../helpers/etcd.js';
+import { EtcdCluster, requireBinary, waitFor, type EtcdProcess } from '../helpers/etcd.js';
 import { BeaconProcess, REPO_ROOT, writeConfig } from '../helpers/process.js';
 import { Netns } from './netns.js';
 
@@ -481,6 +481,33 @@ async function memberStatus(endpoint: string): Promise<{ id: string; leader: str
 /** The member ids' leader as seen by `endpoints` (for "a new leader was elected"). */
 export async function leaderSeenBy(endpoint: string): Promise<string | undefined> {
   return (await memberStatus(endpoint))?.leader;
+}
+
+/**
+ * Hit the etcd leader with `fault` and kill agent `victim` at the same moment; resolve once the other
+ * members answer and all see a new leader. Times are ms since the epoch.
+ */
+export async function faultLeader(
+  rig: Rig,
+  fault: (leader: EtcdProcess) => void,
+  victim: string,
+): Promise<{ leader: EtcdProcess; faultAt: number; answeredAt: number; electedAt: number }> {
+  const li = await rig.leaderIndex();
+  const leader = rig.etcd.members[li]!;
+  const oldLeader = await leaderSeenBy(leader.endpoint);
+  const survivors = rig.etcd.members.filter((_, i) => i !== li);
+  const faultAt = Date.now();
+  fault(leader);
+  rig.killAgent(victim);
+  const answeredAt = await rig.waitAnswering(survivors.map((m) => m.endpoint).join(','));
+  const electedAt = await waitFor(
+    async () => {
+      const seen = await Promise.all(survivors.map((m) => leaderSeenBy(m.endpoint)));
+      return seen.every((x) => x && x !== oldLeader) ? Date.now() : undefined;
+    },
+    { timeoutMs: 15_000, what: 'a new etcd leader' },
+  );
+  return { leader, faultAt, answeredAt, electedAt };
 }
 
 /** Resolve after `ms` (for holding a fault for its stated duration, never for waiting on an outcome). */
