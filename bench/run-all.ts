@@ -2,7 +2,7 @@
 // each as its own process printing its figures as JSON. Prints all of them as one JSON document and
 // writes a summary table into docs/benchmarks.md under the fleet heading; the fleet benchmark
 // writes its own detailed table there too.
-// Run: npm run bench   (= tsc -p . && node dist/bench/run-all.js [--only agent-steady,crash-latency,fleet,watcher-scale,mass-failure,leader-kill,artifact])
+// Run: npm run bench   (= tsc -p . && node dist/bench/run-all.js [--only agent-steady,crash-latency,fleet,watcher-scale,probe-count,mass-failure,leader-kill,artifact])
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,14 @@ const BENCHES: Bench[] = [
     headline: (r: Json) =>
       `${r.nodes} nodes: start → in sync ${r.first?.inSyncMs} ms (first watcher, ${r.first?.joined} NodeJoined written), ` +
       `${r.restart?.inSyncMs} ms (restarted); RSS ${r.first?.rssAtSyncMiB} / ${r.restart?.rssAtSyncMiB} MiB; steady CPU ${r.steady?.cpuPctOfOneCore} %`,
+  },
+  {
+    name: 'probe-count',
+    file: 'probe-count.js',
+    args: ['--nodes', '10000', '--reads', '200', '--docs'],
+    headline: (r: Json) =>
+      `${r.keys} keys: probe count p50 ${r.count?.p50Ms} ms, etcd CPU ${r.count?.etcdCpuMsPerRead} ms per read ` +
+      `(get ${r.get?.etcdCpuMsPerRead} ms); ${r.countPctOfCoreAt2s} % of a core per follower at a 2 s probe`,
   },
   {
     name: 'mass-failure',

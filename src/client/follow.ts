@@ -1,22 +1,22 @@
 // Follow one prefix: list, then watch from the listed revision + 1, and list again after any gap.
 // The watcher's NodeFeed does the same for its node model; this one is generic over the prefix and hands
 // the owner a full key → value map every time, so consumers are level-triggered and never see a set that
-// is partial (mid-listing) or stale (events skipped across a reconnect, a compacted revision, a hung etcd).
+// is partial (mid-listing) or stale (events skipped across a reconnect, a compacted revision, a hung etcd,
+// a watch stream silent on a hung member).
 import type { KeyValue, PrefixWatch, Store, WatchEvent } from '../etcd/store.js';
+import { WATCH_GRACE_MS, WatchCheck } from '../etcd/watch-check.js';
 import { Backoff, sleep } from '../util/time.js';
 import { deadline } from '../watcher/deadline.js';
 
 /** The part of Store a follower uses (a seam: tests delay or wrap calls to force gaps). */
-export type FollowStore = Pick<Store, 'list' | 'watch' | 'get'>;
+export type FollowStore = Pick<Store, 'list' | 'watch' | 'count'>;
 
 /** Why the follower's view was (re)built or changed. */
 export type FollowCause = 'list' | 'event';
 
 /** Timing and callbacks of one follower. */
 export interface FollowOptions {
-  /** Key read by the liveness probe (any key: only the answer matters). */
-  probeKey: string;
-  /** How often etcd is probed while the watch is quiet (default 2000 ms). */
+  /** How often etcd is probed while the watch is quiet (default 2000 ms); the probe counts the prefix's keys. */
   probeIntervalMs?: number;
   /** Deadline of a listing, of creating a watch and (capped at 1 s) of one probe (default 2000 ms). */
   requestTimeoutMs?: number;
@@ -26,6 +26,8 @@ export interface FollowOptions {
   onEvent?(ev: WatchEvent): void;
   /** Called at a gap (a listing, the watch or the probe failed, or etcd cancelled the watch), and with undefined after the next good listing. */
   onOutage?(err: Error | undefined): void;
+  /** Called when the follower lists again though etcd answers (for example its watch stream went silent on a hung member), with why. */
+  onResync?(reason: string): void;
 }
 
 /** Follow `prefix` until `signal` aborts; resolves once the watch and the probe timer are released. */
@@ -42,11 +44,13 @@ export async function follow(store: FollowStore, prefix: string, opts: FollowOpt
   while (!signal.aborted) {
     const state = new Map<string, KeyValue>();
     let revision: string;
+    let listed: number;
     try {
       const listing = await deadline(store.list(prefix), timeoutMs, 'list');
       if (signal.aborted) return;
       for (const kv of listing.kvs) state.set(kv.key, kv);
       revision = listing.revision;
+      listed = listing.kvs.length;
       if (down) {
         down = false;
         opts.onOutage?.(undefined);
@@ -57,11 +61,12 @@ export async function follow(store: FollowStore, prefix: string, opts: FollowOpt
       await sleep(backoff.next(), signal);
       continue;
     }
-    const reason = await watchUntilGap(store, prefix, revision, state, opts, { probeIntervalMs, timeoutMs }, signal);
+    const reason = await watchUntilGap(store, prefix, revision, listed, state, opts, { probeIntervalMs, timeoutMs }, signal);
     if (reason instanceof Error) {
       outage(reason);
       await sleep(backoff.next(), signal);
     } else {
+      if (!signal.aborted) opts.onResync?.(reason);
       backoff.reset();
     }
   }
@@ -72,13 +77,15 @@ async function watchUntilGap(
   store: FollowStore,
   prefix: string,
   revision: string,
+  listed: number,
   state: Map<string, KeyValue>,
   opts: FollowOptions,
   timing: { probeIntervalMs: number; timeoutMs: number },
   signal: AbortSignal,
 ): Promise<Error | string> {
   let watch: PrefixWatch;
-  const pending = store.watch(prefix, (BigInt(revision) + 1n).toString());
+  const check = new WatchCheck(listed, revision);
+  const pending = store.watch(prefix, (BigInt(revision) + 1n).toString(), { ownStream: true });
   try {
     watch = await deadline(pending, timing.timeoutMs, 'watch');
   } catch (err) {
@@ -95,6 +102,7 @@ async function watchUntilGap(
   };
   watch.on('event', (ev: WatchEvent) => {
     if (!current) return;
+    check.seen(ev);
     if (ev.type === 'put') state.set(ev.kv.key, ev.kv);
     else state.delete(ev.kv.key);
     latest = ev.kv.modRevision;
@@ -116,7 +124,11 @@ async function watchUntilGap(
   // etcd3 would reconnect by itself, maybe after 30 s, maybe skipping events: list again instead.
   watch.on('disconnected', (err: Error) => end(err));
   const stopProbe = new AbortController();
-  const probe = probeLoop(store, opts.probeKey, timing, AbortSignal.any([signal, stopProbe.signal]), end);
+  const probe = probeLoop(store, prefix, check, timing, AbortSignal.any([signal, stopProbe.signal]), (why) => {
+    // A silent stream will not answer a cancel either: do not wait for one.
+    if (typeof why === 'string') dead = true;
+    end(why);
+  });
   const onAbort = () => end('shutdown');
   if (signal.aborted) onAbort();
   signal.addEventListener('abort', onAbort, { once: true });
@@ -131,29 +143,36 @@ async function watchUntilGap(
 }
 
 // A cheap read with a short deadline every interval: etcd3 stays silent on a hung server. Three attempts,
-// since each call may go to another member and a dead one refuses at once.
+// since each call may go to another member and a dead one refuses at once. The read counts the followed
+// keys, so that a watch stream silent on a hung member is noticed too (a gap that is not an outage).
 async function probeLoop(
   store: FollowStore,
-  key: string,
+  prefix: string,
+  check: WatchCheck,
   timing: { probeIntervalMs: number; timeoutMs: number },
   signal: AbortSignal,
-  onFail: (err: Error) => void,
+  onFail: (why: Error | string) => void,
 ): Promise<void> {
   while (!signal.aborted) {
-    await sleep(timing.probeIntervalMs, signal);
+    await sleep(check.pending ? Math.min(WATCH_GRACE_MS, timing.probeIntervalMs) : timing.probeIntervalMs, signal);
     if (signal.aborted) return;
     let lastErr: unknown;
-    for (let attempt = 0; attempt < 3 && !signal.aborted; attempt++) {
+    let reading: { count: number; revision: string } | undefined;
+    for (let attempt = 0; attempt < 3 && !reading && !signal.aborted; attempt++) {
       try {
-        await deadline(store.get(key), Math.min(timing.timeoutMs, 1_000), 'probe');
-        lastErr = undefined;
-        break;
+        reading = await deadline(store.count(prefix), Math.min(timing.timeoutMs, 1_000), 'probe');
       } catch (err) {
         lastErr = err;
       }
     }
-    if (lastErr !== undefined && !signal.aborted) {
+    if (signal.aborted) return;
+    if (!reading) {
       onFail(lastErr instanceof Error ? lastErr : new Error(String(lastErr)));
+      return;
+    }
+    const silent = check.probe(reading);
+    if (silent !== undefined) {
+      onFail(silent);
       return;
     }
   }

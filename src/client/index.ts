@@ -162,7 +162,6 @@ export async function watchEndpointsOn(
       store,
       keys.service(service),
       {
-        probeKey: `${keys.root}probe`,
         ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
         ...(store.requestTimeoutMs !== undefined ? { requestTimeoutMs: store.requestTimeoutMs } : {}),
         ...(opts.onOutage ? { onOutage: opts.onOutage } : {}),

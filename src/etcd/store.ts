@@ -280,11 +280,25 @@ export class Store {
     return { ttl: Number(res.TTL), grantedTtl: Number(res.grantedTTL) };
   }
 
-  /** Watch a prefix from a revision (inclusive), with previous values. */
-  async watch(prefix: string, fromRevision: string): Promise<PrefixWatch> {
-    const w = await call(`watch ${prefix}`, () =>
-      this.client.watch().prefix(prefix).startRevision(fromRevision).withPreviousKV().create(),
-    );
+  /**
+   * How many keys a prefix holds, and the revision of the read (one key's worth of data crosses the wire:
+   * etcd's count ignores the limit).
+   */
+  async count(prefix: string): Promise<{ count: number; revision: string }> {
+    const res = await call(`count ${prefix}`, () => this.client.getAll().prefix(prefix).limit(1).exec());
+    return { count: Number(res.count), revision: res.header.revision };
+  }
+
+  /**
+   * Watch a prefix from a revision (inclusive), with previous values. With `ownStream` the watch gets a
+   * gRPC stream of its own instead of sharing the client's one: etcd3 keeps every watch of a client on a
+   * single stream, so a watch re-created after its stream went silent (a hung member) would otherwise
+   * land on that same silent stream again.
+   */
+  async watch(prefix: string, fromRevision: string, opts: { ownStream?: boolean } = {}): Promise<PrefixWatch> {
+    // A namespace with no prefix reads the same keys and has a watch manager (one stream) of its own.
+    const via = opts.ownStream ? this.client.namespace('') : this.client;
+    const w = await call(`watch ${prefix}`, () => via.watch().prefix(prefix).startRevision(fromRevision).withPreviousKV().create());
     return new PrefixWatch(w);
   }
 

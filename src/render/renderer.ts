@@ -109,7 +109,6 @@ export class Renderer {
         this.store,
         prefix,
         {
-          probeKey: `${this.keys.root}probe`,
           requestTimeoutMs: this.timeoutMs(),
           ...(this.opts.probeIntervalMs !== undefined ? { probeIntervalMs: this.opts.probeIntervalMs } : {}),
           // The follower hands over a map it replaces (never empties) on a new listing: keeping the reference

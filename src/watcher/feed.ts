@@ -1,11 +1,12 @@
 // List-then-watch over the node keys, with resynchronisation after any gap. A gap is: the watch cancelled
-// (its revision compacted), its stream broken, or the liveness probe failing (etcd3 stays silent on a hung
-// server). After a gap the feed lists again and hands the whole model to its sink (level-triggered), then
+// (its revision compacted), its stream broken, the liveness probe failing (etcd3 stays silent on a hung
+// server), or the watch's own stream gone silent on a hung member while the probe passes (WatchCheck). After a gap the feed lists again and hands the whole model to its sink (level-triggered), then
 // watches from the new revision. It re-creates the watch itself rather than waiting for etcd3's reconnect,
 // whose backoff can grow to 30 s and which may skip events across a second disconnect.
 import type { Logger } from 'pino';
 import type { Keys } from '../etcd/keys.js';
 import type { PrefixWatch, Store, WatchEvent } from '../etcd/store.js';
+import { WATCH_GRACE_MS, WatchCheck } from '../etcd/watch-check.js';
 import { Backoff, sleep } from '../util/time.js';
 import { deadline } from './deadline.js';
 import type { NodeModel, Touched } from './model.js';
@@ -60,10 +61,12 @@ export class NodeFeed {
     const backoff = new Backoff(100, 2_000);
     while (!signal.aborted) {
       let revision: string;
+      let listed: number;
       this.resyncWanted = undefined;
       try {
         const listing = await deadline(this.store.list(this.keys.nodes), this.opts.requestTimeoutMs, 'list');
         revision = listing.revision;
+        listed = listing.kvs.length;
         const touched = this.model.replace(listing.kvs);
         this.resyncs++;
         if (this.outageSince !== undefined) {
@@ -76,7 +79,7 @@ export class NodeFeed {
         await sleep(backoff.next(), signal);
         continue;
       }
-      const why = await this.watchUntilGap(revision, signal);
+      const why = await this.watchUntilGap(revision, listed, signal);
       if (why === undefined) continue;
       this.log.info({ reason: why }, 'watch gap: listing again');
       backoff.reset();
@@ -84,9 +87,10 @@ export class NodeFeed {
   }
 
   // Watch from revision + 1 until a gap or shutdown; resolves the gap's reason (undefined: retry at once).
-  private async watchUntilGap(revision: string, signal: AbortSignal): Promise<string | undefined> {
+  private async watchUntilGap(revision: string, listed: number, signal: AbortSignal): Promise<string | undefined> {
     let watch: PrefixWatch;
     const from = (BigInt(revision) + 1n).toString();
+    const check = new WatchCheck(listed, revision);
     try {
       watch = await createWatch(this.store, this.keys.nodes, from, this.opts.requestTimeoutMs);
     } catch (err) {
@@ -105,6 +109,7 @@ export class NodeFeed {
     };
     watch.on('event', (ev: WatchEvent) => {
       if (!current) return;
+      check.seen(ev);
       const t = this.model.apply(ev);
       if (!t) return;
       batch.push(t);
@@ -121,7 +126,12 @@ export class NodeFeed {
       watch.on('disconnected', (err: Error) => resolve(`watch disconnected: ${err.message}`));
     });
     const stopProbe = new AbortController();
-    const probe = this.probeLoop(AbortSignal.any([signal, stopProbe.signal]), (reason) => this.gap?.(reason));
+    // A silent stream will not answer a cancel either: do not wait for one.
+    let silent = false;
+    const probe = this.probeLoop(check, AbortSignal.any([signal, stopProbe.signal]), (reason, isSilent) => {
+      silent = isSilent;
+      this.gap?.(reason);
+    });
     const onAbort = () => this.gap?.('shutdown');
     signal.addEventListener('abort', onAbort, { once: true });
     const reason = await ended;
@@ -130,31 +140,37 @@ export class NodeFeed {
     this.gap = undefined;
     stopProbe.abort();
     // Cancelling on a hung stream waits for an answer that never comes: do not let it hold the loop.
-    await Promise.all([probe, deadline(watch.cancel(), this.opts.requestTimeoutMs, 'cancel watch').catch(() => undefined)]);
+    const cancelled = deadline(watch.cancel(), this.opts.requestTimeoutMs, 'cancel watch').catch(() => undefined);
+    await Promise.all([probe, silent ? undefined : cancelled]);
     if (batch.length > 0 && !signal.aborted) flush();
     return signal.aborted ? undefined : reason;
   }
 
   // A cheap read with a short deadline, every interval; three attempts, since each call goes to a random
-  // member and a dead one refuses at once: only a cluster that does not answer at all is an outage.
-  private async probeLoop(signal: AbortSignal, onFail: (reason: string) => void): Promise<void> {
-    const key = `${this.keys.watcher}probe`;
+  // member and a dead one refuses at once: only a cluster that does not answer at all is an outage. The
+  // read counts the watched keys, so that a watch stream silent on a hung member is noticed too.
+  private async probeLoop(check: WatchCheck, signal: AbortSignal, onFail: (reason: string, silent: boolean) => void): Promise<void> {
     while (!signal.aborted) {
-      await sleep(this.opts.probeIntervalMs, signal);
+      await sleep(check.pending ? Math.min(WATCH_GRACE_MS, this.opts.probeIntervalMs) : this.opts.probeIntervalMs, signal);
       if (signal.aborted) return;
       let lastErr: unknown;
-      let ok = false;
-      for (let attempt = 0; attempt < 3 && !ok && !signal.aborted; attempt++) {
+      let reading: { count: number; revision: string } | undefined;
+      for (let attempt = 0; attempt < 3 && !reading && !signal.aborted; attempt++) {
         try {
-          await deadline(this.store.get(key), Math.min(this.opts.requestTimeoutMs, 1_000), 'probe');
-          ok = true;
+          reading = await deadline(this.store.count(this.keys.nodes), Math.min(this.opts.requestTimeoutMs, 1_000), 'probe');
         } catch (err) {
           lastErr = err;
         }
       }
-      if (!ok && !signal.aborted) {
+      if (signal.aborted) return;
+      if (!reading) {
         this.noteOutage(lastErr, 'probe');
-        onFail('etcd not answering the liveness probe');
+        onFail('etcd not answering the liveness probe', false);
+        return;
+      }
+      const silent = check.probe(reading);
+      if (silent !== undefined) {
+        onFail(silent, true);
         return;
       }
     }
@@ -172,7 +188,7 @@ export class NodeFeed {
 
 // Creating a watch on a hung member never completes: give up after `ms` and cancel it if it turns up later.
 async function createWatch(store: Store, prefix: string, from: string, ms: number): Promise<PrefixWatch> {
-  const pending = store.watch(prefix, from);
+  const pending = store.watch(prefix, from, { ownStream: true });
   try {
     return await deadline(pending, ms, 'watch');
   } catch (err) {

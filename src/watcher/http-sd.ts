@@ -120,7 +120,6 @@ export class EndpointView {
       store,
       keys.services,
       {
-        probeKey: `${keys.watcher}probe`,
         ...(this.opts.probeIntervalMs !== undefined ? { probeIntervalMs: this.opts.probeIntervalMs } : {}),
         ...(this.opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: this.opts.requestTimeoutMs } : {}),
         onState: (kvs, cause) => {

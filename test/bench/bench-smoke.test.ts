@@ -1,4 +1,4 @@
-// Smoke-sized runs of the single-purpose benchmarks (watcher-scale, mass-failure, leader-kill, artifact)
+// Smoke-sized runs of the single-purpose benchmarks (watcher-scale, probe-count, mass-failure, leader-kill, artifact)
 // so they cannot rot: each must run end to end, report what it exists to report, and write its docs
 // table into a scratch copy. No speed is asserted (the machine is shared; the benchmarks measure speed).
 // Serial: each starts its own etcd and processes.
@@ -39,6 +39,13 @@ test.serial('watcher-scale: 20 nodes loaded, a first and a restarted watcher rea
   t.true(r.first.inSyncMs >= r.first.leadingMs && r.first.rssAtSyncMiB > 0);
   t.true(docs.startsWith(OTHERS.trimEnd()), 'other sections untouched');
   t.regex(docs, /## Watcher at scale[\s\S]*process start → `in sync`/);
+});
+
+test.serial('probe-count: 50 nodes loaded, the count matches and both read kinds are timed', async (t) => {
+  const { r, docs } = await runBench('probe-count.js', ['--nodes', '50', '--reads', '10']);
+  t.is(r.keys, 350, 'seven keys per node');
+  t.true(r.count.p50Ms > 0 && r.get.p50Ms > 0 && r.count.etcdCpuMsPerRead >= 0);
+  t.regex(docs, /## The probe's key count[\s\S]*count of the whole `nodes\/` prefix/);
 });
 
 test.serial('mass-failure: 10 nodes of one fleet process killed at once, every NodeFailed reported', async (t) => {

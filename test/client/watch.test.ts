@@ -79,7 +79,7 @@ test.serial('after the watched revision is compacted, the service is listed agai
   let watches = 0;
   const held = {
     list: store.list.bind(store),
-    get: store.get.bind(store),
+    count: store.count.bind(store),
     watch: async (prefix: string, from: string) => {
       if (watches++ === 0) await released;
       return store.watch(prefix, from);

@@ -66,7 +66,6 @@ export const eventsCommand: Command = {
         store,
         keys.watcherEvents,
         {
-          probeKey: `${keys.root}probe`,
           requestTimeoutMs: store.requestTimeoutMs,
           onState: (kvs) => print(decodeAll(kvs.values(), warn)),
           onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${err.message}); retrying\n` : 'etcd answering again\n'),

@@ -99,7 +99,6 @@ export const watchCommand: Command = {
         store,
         keys.root,
         {
-          probeKey: `${keys.root}probe`,
           requestTimeoutMs: store.requestTimeoutMs,
           onEvent: (ev) => {
             print(ev.type, ev.kv.key, ev.kv, ev.kv.modRevision, false);
