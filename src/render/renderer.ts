@@ -1,11 +1,13 @@
 // `beacon render`'s core: follow the registry's node and service keys, render the template on every change
 // (debounced, one render at a time) and hand changed text to the Target. etcd going away changes nothing on
-// disk: the last good render stays in place and the status says etcd is down until a fresh listing.
+// disk: the last good render stays in place and the status says etcd is down until a fresh listing. A failed
+// reload is retried with a capped backoff from the same loop (so never during a render): without it the
+// program keeps its old config until the registry happens to change again.
 import type { Logger } from 'pino';
 import { follow, type FollowStore } from '../client/follow.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue } from '../etcd/store.js';
-import { sleep } from '../util/time.js';
+import { Backoff, sleep } from '../util/time.js';
 import { deadline } from '../watcher/deadline.js';
 import { writeAtomic, type ApplyResult, type Target } from './target.js';
 import { buildContext, type RenderTemplate } from './template.js';
@@ -31,7 +33,7 @@ export interface RenderStatus {
   checkFailures: number;
   /** When the target was last replaced, ISO 8601. */
   lastWrite?: string;
-  /** The last failure, cleared by the next render that is installed (or found already in place). */
+  /** The last failure, cleared by the next render that is installed (or found already in place); a reload failure also by a retry that succeeds. */
   lastError?: { at: string; stage: RenderStage; message: string; output?: string };
   updatedAt: string;
 }
@@ -48,6 +50,21 @@ export interface RendererOptions {
   probeIntervalMs?: number;
   /** Deadline of a listing (default the store's request timeout, else 2000 ms). */
   requestTimeoutMs?: number;
+  /** Follow and render only these services (default every service); nodes are always followed. */
+  services?: readonly string[];
+  /** Backoff of reload retries: jittered, from `baseMs` doubling up to `capMs` (default 1 s to 30 s). */
+  reloadRetry?: { baseMs: number; capMs: number };
+}
+
+// A reload that failed after its file went in: retried until it succeeds or a newer render's reload runs.
+interface PendingReload {
+  backoff: Backoff;
+  /** Retries run so far. */
+  attempts: number;
+  /** When the next retry is due (Date.now() clock). */
+  dueAt: number;
+  /** The failure the status reports while the reload is pending. */
+  error: NonNullable<RenderStatus['lastError']>;
 }
 
 /** Renders a template from the registry into a file, on every change, until stopped. */
@@ -63,6 +80,9 @@ export class Renderer {
   private dirty = false;
   private wake: (() => void) | undefined;
   private healthWrite: Promise<void> = Promise.resolve();
+  private pendingReload: PendingReload | undefined;
+  // Only the long-running loop retries: --once reports a failed reload through its exit code.
+  private retrying = false;
 
   constructor(
     private readonly store: FollowStore & { requestTimeoutMs?: number },
@@ -72,8 +92,9 @@ export class Renderer {
   ) {
     this.template = opts.template;
     this.log = log.child({ component: 'render', target: opts.target.path });
-    // Nodes and services only: events and watcher records churn and no template needs them.
-    this.prefixes = [keys.nodes, keys.services];
+    // Nodes and services only: events and watcher records churn and no template needs them. With a service
+    // filter, one prefix per service: a change to any other service is never even delivered.
+    this.prefixes = [keys.nodes, ...(opts.services ? [...new Set(opts.services)].map((s) => keys.service(s)) : [keys.services])];
     this.debounceMs = opts.debounceMs ?? 500;
     this.state = { healthy: false, etcd: 'unknown', target: opts.target.path, renders: 0, writes: 0, checkFailures: 0, updatedAt: new Date().toISOString() };
   }
@@ -128,9 +149,17 @@ export class Renderer {
         signal,
       ),
     );
+    this.retrying = true;
     const loop = (async () => {
       while (!signal.aborted) {
-        await this.changed(signal);
+        await this.changed(signal, this.pendingReload && Math.max(0, this.pendingReload.dueAt - Date.now()));
+        if (signal.aborted) break;
+        // Woken by the retry timer, not by a change: retry the reload here, between renders. A change that
+        // comes first is rendered first; if that writes a new file, its own reload replaces the retry.
+        if (!this.dirty) {
+          if (this.pendingReload) await this.retryReload(this.pendingReload, signal);
+          continue;
+        }
         // Debounce: the first change opens a window; everything within it is rendered together.
         await sleep(this.debounceMs, signal);
         if (signal.aborted) break;
@@ -154,10 +183,13 @@ export class Renderer {
     this.wake?.();
   }
 
-  private changed(signal: AbortSignal): Promise<void> {
+  // Wait for a change (or abort), or at most `waitMs` when given.
+  private changed(signal: AbortSignal, waitMs?: number): Promise<void> {
     if (this.dirty || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
+      const timer = waitMs === undefined ? undefined : setTimeout(() => done(), waitMs);
       const done = () => {
+        clearTimeout(timer);
         this.wake = undefined;
         signal.removeEventListener('abort', done);
         resolve();
@@ -171,7 +203,7 @@ export class Renderer {
   private async step(kvs: KeyValue[], signal: AbortSignal): Promise<StepResult> {
     let text: string;
     try {
-      text = this.template(buildContext(this.keys, kvs));
+      text = this.template(buildContext(this.keys, kvs, this.opts.services));
     } catch (err) {
       const error = (err as Error).message;
       this.log.error({ err: { message: error } }, 'template render failed; keeping the old file');
@@ -203,7 +235,9 @@ export class Renderer {
     this.lastText = text;
     if (res.result === 'unchanged') {
       this.log.debug('target already up to date');
-      this.ok();
+      // Someone else put this text in place; whether the program loaded it is as unknown as before.
+      if (this.pendingReload) this.restore(this.pendingReload.error);
+      else this.ok();
     } else if (res.result === 'check-failed') {
       this.state.checkFailures++;
       this.log.error({ error: res.check.error, output: res.check.output }, 'check command refused the render; keeping the old file');
@@ -212,11 +246,17 @@ export class Renderer {
       this.state.writes++;
       this.state.lastWrite = new Date().toISOString();
       this.log.info({ bytes: Buffer.byteLength(text), checkMs: res.check?.durationMs }, 'target replaced');
+      if (this.pendingReload) {
+        // This render's reload (below) covers the older file too.
+        this.log.info({ attempts: this.pendingReload.attempts }, 'reload retry superseded by a newer render');
+        this.pendingReload = undefined;
+      }
       if (res.reload && !res.reload.ok && signal.aborted) {
         this.log.warn({ error: res.reload.error }, 'reload interrupted by shutdown; the new file is in place');
       } else if (res.reload && !res.reload.ok) {
-        this.log.error({ error: res.reload.error, output: res.reload.output }, 'reload command failed; the new file is in place');
         this.fail('reload', res.reload.error ?? 'failed', res.reload.output);
+        const retryInMs = this.retrying ? this.scheduleRetry(this.state.lastError!) : undefined;
+        this.log.error({ error: res.reload.error, output: res.reload.output, retryInMs }, 'reload command failed; the new file is in place');
       } else {
         if (res.reload) this.log.info({ reloadMs: res.reload.durationMs }, 'reloaded');
         this.ok();
@@ -224,6 +264,36 @@ export class Renderer {
     }
     this.lastTextError = this.state.lastError;
     return res;
+  }
+
+  // Start (or restart, for a newer file) the retries of a failed reload; returns the delay of the first.
+  private scheduleRetry(error: NonNullable<RenderStatus['lastError']>): number {
+    const backoff = new Backoff(this.opts.reloadRetry?.baseMs ?? 1_000, this.opts.reloadRetry?.capMs ?? 30_000);
+    const delayMs = backoff.next();
+    this.pendingReload = { backoff, attempts: 0, dueAt: Date.now() + delayMs, error };
+    return delayMs;
+  }
+
+  // One retry of a pending reload. The status keeps the reload failure until one succeeds; a render or check
+  // failure that came later stays in front (it is about the registry's current state, which is newer).
+  private async retryReload(pending: PendingReload, signal: AbortSignal): Promise<void> {
+    pending.attempts++;
+    const res = await this.opts.target.reload(signal);
+    if (signal.aborted) return;
+    if (!res || res.ok) {
+      this.pendingReload = undefined;
+      this.log.info({ attempts: pending.attempts, reloadMs: res?.durationMs }, 'reloaded after retry');
+      if (this.lastTextError === pending.error) this.lastTextError = undefined;
+      if (this.state.lastError === pending.error) this.ok();
+      return;
+    }
+    const delayMs = pending.backoff.next();
+    pending.dueAt = Date.now() + delayMs;
+    const error = { at: new Date().toISOString(), stage: 'reload' as const, message: res.error ?? 'failed', ...(res.output ? { output: res.output } : {}) };
+    if (this.lastTextError === pending.error) this.lastTextError = error;
+    if (this.state.lastError === undefined || this.state.lastError === pending.error) this.restore(error);
+    pending.error = error;
+    this.log.error({ attempts: pending.attempts, error: res.error, output: res.output, retryInMs: delayMs }, 'reload retry failed; the new file is in place');
   }
 
   private setEtcd(etcd: RenderStatus['etcd']): void {
@@ -234,6 +304,12 @@ export class Renderer {
 
   private ok(): void {
     delete this.state.lastError;
+    this.touch();
+  }
+
+  private restore(error: RenderStatus['lastError']): void {
+    if (error) this.state.lastError = error;
+    else delete this.state.lastError;
     this.touch();
   }
 

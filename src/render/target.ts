@@ -68,12 +68,17 @@ export class Target {
       await rename(staged, path);
       renamed = true;
       await syncDir(dirname(path));
-      if (!this.opts.reloadCmd) return { result: 'written', ...(check ? { check } : {}) };
-      const reload = await runShell(this.opts.reloadCmd, { BEACON_TARGET: this.opts.path }, this.timeoutMs, signal);
-      return { result: 'written', ...(check ? { check } : {}), reload };
+      const reload = await this.reload(signal);
+      return { result: 'written', ...(check ? { check } : {}), ...(reload ? { reload } : {}) };
     } finally {
       if (!renamed) await unlink(staged).catch(() => undefined);
     }
+  }
+
+  /** Run the reload command against the file in place (undefined without one): apply's last step, and its retries. */
+  async reload(signal: AbortSignal): Promise<ShellResult | undefined> {
+    if (!this.opts.reloadCmd) return undefined;
+    return runShell(this.opts.reloadCmd, { BEACON_TARGET: this.opts.path }, this.timeoutMs, signal);
   }
 }
 

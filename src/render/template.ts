@@ -12,9 +12,9 @@ export type TemplateNode = Omit<NodeView, 'live'>;
 
 /** What a template is rendered with. */
 export interface TemplateContext {
-  /** Service name → its endpoints (every health), sorted by node; any valid name not registered is []. */
+  /** Service name → its endpoints (every health), sorted by node; any valid name not registered is [] (with a filter: any followed name). */
   services: Record<string, EndpointRecord[]>;
-  /** Service name → its passing endpoints only; any valid name not registered is []. */
+  /** Service name → its passing endpoints only; unregistered names as in `services`. */
   passing: Record<string, EndpointRecord[]>;
   /** Every known node (up, leaving, left, failed), sorted by name. */
   nodes: TemplateNode[];
@@ -87,21 +87,33 @@ export function compileTemplate(text: string, file: string, opts: TemplateOption
 
 // In strict mode a missing key throws; a service with no endpoints must read as an empty list instead, or a
 // template would fail (and keep the dead backends) exactly when the last endpoint goes. Any valid service
-// name is therefore "present"; iterating the map still lists only the registered services.
-function serviceMap(groups: Map<string, EndpointRecord[]>): Record<string, EndpointRecord[]> {
+// name is therefore "present"; iterating the map still lists only the registered services. With a filter
+// (`--service`), a name outside it throws instead: it would otherwise always read as empty, and a template
+// would quietly render "no backends" for a service the renderer does not follow.
+function serviceMap(groups: Map<string, EndpointRecord[]>, map: string, only?: ReadonlySet<string>): Record<string, EndpointRecord[]> {
   const target = Object.fromEntries(groups) as Record<string, EndpointRecord[]>;
-  const empty = (p: string | symbol): p is string => typeof p === 'string' && !(p in target) && isValidName(p);
+  const absent = (p: string | symbol): p is string => typeof p === 'string' && !(p in target) && isValidName(p);
+  const empty = (p: string | symbol): p is string => absent(p) && (!only || only.has(p));
   return new Proxy(target, {
-    has: (t, p) => p in t || empty(p),
-    get: (t, p, r) => (empty(p) ? [] : Reflect.get(t, p, r)),
+    has: (t, p) => p in t || absent(p),
+    get: (t, p, r) => {
+      if (empty(p)) return [];
+      if (absent(p)) throw new Error(`${map}.${p}: not a followed service (only ${[...only!].join(', ')})`);
+      return Reflect.get(t, p, r);
+    },
     getOwnPropertyDescriptor: (t, p) =>
       empty(p) ? { value: [], writable: false, enumerable: false, configurable: true } : Reflect.getOwnPropertyDescriptor(t, p),
   });
 }
 
-/** Build the template context from raw registry key-values (nodes and services prefixes). */
-export function buildContext(keys: Keys, kvs: Iterable<KeyValue>): TemplateContext {
+/**
+ * Build the template context from raw registry key-values (nodes and services prefixes). With `services`,
+ * only those services' endpoints are in it (and in each node's `services`), and naming another one throws.
+ */
+export function buildContext(keys: Keys, kvs: Iterable<KeyValue>, services?: readonly string[]): TemplateContext {
+  const only = services ? new Set(services) : undefined;
   const snap = buildSnapshot(keys, [...kvs]);
+  if (only) snap.endpoints = snap.endpoints.filter((ep) => only.has(ep.service));
   const all = new Map<string, EndpointRecord[]>();
   const passing = new Map<string, EndpointRecord[]>();
   for (const ep of snap.endpoints) {
@@ -110,5 +122,5 @@ export function buildContext(keys: Keys, kvs: Iterable<KeyValue>): TemplateConte
     if (ep.health === 'passing') passing.get(ep.service)!.push(ep);
   }
   const nodes = nodeViews(snap).map(({ live: _live, ...rest }) => rest);
-  return { services: serviceMap(all), passing: serviceMap(passing), nodes };
+  return { services: serviceMap(all, 'services', only), passing: serviceMap(passing, 'passing', only), nodes };
 }

@@ -28,6 +28,8 @@ test('usage problems exit 2 and write nothing', async (t) => {
     [['render', '--template', join(d, 'missing.hbs'), '--out', out, '--once', '--etcd', etcd], /missing\.hbs/],
     [['render', '--template', good, '--out', join(d, 'no/such/dir/out.conf'), '--once', '--etcd', etcd], /--out: its directory must exist/],
     [['render', '--template', good, '--out', out, '--debounce', 'soon', '--once', '--etcd', etcd], /--debounce/],
+    [['render', '--template', good, '--out', out, '--service', 'web', '--service', 'bad/name', '--once', '--etcd', etcd], /--service: must be .*\(got "bad\/name"\)/],
+    [['render', '--template', good, '--out', out, '--service', '', '--once', '--etcd', etcd], /--service: must not be empty/],
   ];
   for (const [args, stderr] of cases) {
     const r = beacon(args);
@@ -70,6 +72,37 @@ test('long-running: renders, re-reads the template on SIGHUP (keeping the old on
   const failed = await render.waitLine((l) => l.msg === 'template reload failed; keeping the old one', 15_000);
   t.regex(JSON.stringify(failed), /Parse error/);
   t.is(read(), 'v2 none\n');
+  render.kill('SIGTERM');
+  t.is(await render.exited, ExitCode.ok, render.stderr);
+});
+
+test('long-running with --service and a reload that fails twice: only that service renders, the reload is retried, the health file is healthy again', async (t) => {
+  const etcd = await EtcdCluster.start();
+  const d = workdir(t);
+  let render: BeaconProcess | undefined;
+  t.teardown(async () => {
+    await render?.stop('SIGKILL');
+    await etcd.destroy();
+  });
+  const tpl = join(d, 't.hbs');
+  const out = join(d, 'out.conf');
+  const health = join(d, 'health.json');
+  const counter = join(d, 'count');
+  writeFileSync(tpl, '{{#each services}}{{@key}}:{{#each this}}{{node}}{{/each}} {{/each}}\n');
+  const put = (service: string, node: string) =>
+    etcd.etcdctl(['put', `/beacon/v1/services/${service}/${node}`, JSON.stringify({ schema: 1, id: `${node}/${service}`, service, node, address: '127.0.0.1', port: 80, protocol: 'tcp', tags: [], meta: {}, health: 'passing', output: '', since: '2024-05-01T10:00:00.000Z', lease: '' })]);
+  put('web', 'a');
+  put('other', 'b');
+  const reload = `n=$(( $(cat '${counter}' 2>/dev/null || echo 0) + 1 )); echo $n > '${counter}'; [ $n -gt 2 ]`;
+  render = new BeaconProcess(['render', '--template', tpl, '--out', out, '--service', 'web', '--reload-cmd', reload, '--debounce', '50ms', '--health-file', health, '--etcd', etcd.endpoints], { BEACON_LOG_LEVEL: 'info' });
+  const started = await render.waitLine((l) => l.msg === 'render started', 15_000);
+  t.deepEqual(started.services, ['web']);
+  const status = () => (existsSync(health) ? (JSON.parse(readFileSync(health, 'utf8')) as { healthy: boolean; lastError?: unknown }) : undefined);
+  await waitFor(() => existsSync(out) && readFileSync(out, 'utf8') === 'web:a \n', { timeoutMs: 15_000, what: 'the render of web only' });
+  await waitFor(() => status()?.healthy === true && readFileSync(counter, 'utf8').trim() === '3', { timeoutMs: 20_000, what: `the retried reload (stdout: ${JSON.stringify(render.lines.slice(-4))})` });
+  t.is(render.withMsg('reload retry failed; the new file is in place').length, 1);
+  t.is(render.withMsg('reloaded after retry').length, 1);
+  t.is(status()?.lastError, undefined);
   render.kill('SIGTERM');
   t.is(await render.exited, ExitCode.ok, render.stderr);
 });

@@ -9,7 +9,7 @@ import { parseLog, readConfigFile } from '../../config/load.js';
 import { parseSections } from '../../config/sections.js';
 import type { AgentConfig, EtcdConfig } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
-import { Keys } from '../../etcd/keys.js';
+import { Keys, nameProblem } from '../../etcd/keys.js';
 import { Store } from '../../etcd/store.js';
 import { createLogger } from '../../log.js';
 // The render modules (and handlebars) load when the command runs: every command shares this
@@ -43,6 +43,18 @@ function flag(ctx: CommandContext, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+// --service, repeatable: each value becomes a key segment, so it is checked like a configured service name.
+function serviceFilter(ctx: CommandContext): string[] | undefined {
+  const v = ctx.values.service;
+  if (!Array.isArray(v)) return undefined;
+  const names = v.filter((s): s is string => typeof s === 'string');
+  for (const name of names) {
+    const problem = nameProblem(name);
+    if (problem) throw new ConfigError('--service', name, problem);
+  }
+  return names;
+}
+
 async function loadTemplate(file: string): Promise<RenderTemplate> {
   const { compileTemplate } = await import('../../render/template.js');
   return compileTemplate(await readFile(file, 'utf8'), file);
@@ -66,10 +78,11 @@ export const renderCommand: Command = {
   name: 'render',
   summary: 'render a template from the registry into a file on every change: check, atomic replace, reload',
   usage:
-    'beacon render --template FILE --out FILE [--check-cmd CMD] [--reload-cmd CMD] [--once] [--debounce DURATION] [--timeout DURATION] [--health-file FILE] [--etcd URLS] [--prefix P] [-c FILE]',
+    'beacon render --template FILE --out FILE [--service NAME]... [--check-cmd CMD] [--reload-cmd CMD] [--once] [--debounce DURATION] [--timeout DURATION] [--health-file FILE] [--etcd URLS] [--prefix P] [-c FILE]',
   options: {
     template: { type: 'string', short: 't' },
     out: { type: 'string' },
+    service: { type: 'string', multiple: true },
     'check-cmd': { type: 'string' },
     'reload-cmd': { type: 'string' },
     once: { type: 'boolean' },
@@ -93,8 +106,10 @@ export const renderCommand: Command = {
     let debounceMs: number;
     let timeoutMs: number;
     let template: RenderTemplate;
+    let services: string[] | undefined;
     try {
       cfg = await settings(ctx);
+      services = serviceFilter(ctx);
       debounceMs = parseDuration(flag(ctx, 'debounce') ?? '500ms', '--debounce');
       timeoutMs = parseDuration(flag(ctx, 'timeout') ?? '30s', '--timeout');
       if (timeoutMs < 1) throw new ConfigError('--timeout', flag(ctx, 'timeout'), 'must be positive');
@@ -114,7 +129,7 @@ export const renderCommand: Command = {
     const healthFile = flag(ctx, 'health-file');
     const target = new Target({ path: resolve(out), ...(checkCmd ? { checkCmd } : {}), ...(reloadCmd ? { reloadCmd } : {}), commandTimeoutMs: timeoutMs });
     const store = Store.connect(cfg.etcd);
-    const renderer = new Renderer(store, new Keys(cfg.prefix), { template, target, debounceMs, ...(healthFile ? { healthFile: resolve(healthFile) } : {}) }, log);
+    const renderer = new Renderer(store, new Keys(cfg.prefix), { template, target, debounceMs, ...(services ? { services } : {}), ...(healthFile ? { healthFile: resolve(healthFile) } : {}) }, log);
     try {
       if (ctx.values.once === true) {
         const r = await renderer.once(ctx.signal);
@@ -129,7 +144,7 @@ export const renderCommand: Command = {
           (err: unknown) => log.error({ err: { message: (err as Error).message }, template: templateFile }, 'template reload failed; keeping the old one'),
         );
       });
-      log.info({ template: templateFile, out: target.path, prefix: cfg.prefix }, 'render started');
+      log.info({ template: templateFile, out: target.path, prefix: cfg.prefix, services }, 'render started');
       await renderer.run(ctx.signal);
       return ExitCode.ok;
     } catch (err) {
