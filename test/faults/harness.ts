@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { EtcdCluster, requireBinary, waitFor, type EtcdProcess } from '../helpers/etcd.js';
 import { BeaconProcess, REPO_ROOT, writeConfig } from '../helpers/process.js';
 import { Netns } from './netns.js';
+import { Store } from '../../src/etcd/store.js';
 
 /** Node TTL of every agent in the suite, seconds. */
 export const TTL_S = 3;
@@ -71,6 +72,12 @@ export interface FaultReport {
   cutOff?: string[];
   /** Extra figures for the summary (election time, takeover time, ...). */
   extra?: Record<string, unknown>;
+  /**
+   * A stopped etcd leader was resumed at this time: etcd before 3.4.28 then revokes leases that had
+   * expired in the stale leader's frozen view, live ones included (etcd-io/etcd#15247, fixed by #16822).
+   * `witness` says whether any of the leases the harness kept alive through the healthy members was revoked.
+   */
+  staleLeaderResumed?: { at: number; witness: SentinelLease };
 }
 
 /** The counted outcome of one fault, per invariant. */
@@ -97,6 +104,12 @@ export interface Summary {
   maxReregisterMs: number;
   /** 4: at the end, every live agent's live key is held by the lease the agent last registered. */
   registeredAtEnd: boolean;
+  /**
+   * NodeFailed for live nodes whose leases etcd itself revoked when the stale leader resumed (the sentinel
+   * lease revoked too, the agent's lease lost as "not found" within 2 s of the resume): etcd's bug, not
+   * beacon's; reported, not counted against invariant 1.
+   */
+  revokedByEtcd: string[];
   /** Agents' `registration lost` lines since the fault, and how many of those leases were taken back. */
   leasesLostByDeadline: number;
   leasesKept: number;
@@ -355,6 +368,16 @@ export class Rig {
 
     const failed = this.events('NodeFailed');
     const falseNodeFailed = failed.map((e) => e.node as string).filter((n) => !dead.some((a) => a.name === n));
+    const resumed = f.staleLeaderResumed;
+    const sentinelRevoked = resumed ? await resumed.witness.revoked() : false;
+    const revokedByEtcd = sentinelRevoked
+      ? falseNodeFailed.filter((n) =>
+          this.agent(n).proc.lines.some((l) => {
+            const at = Date.parse(l.time as string);
+            return l.msg === 'registration lost' && /not found/.test(String(l.reason)) && at >= resumed!.at && at <= resumed!.at + 2_000;
+          }),
+        )
+      : [];
     const reportLatencyMs = dead.map((a) => {
       const e = this.events('NodeFailed', a.name)[0];
       const from = a.killedAt ?? f.faultAt;
@@ -416,6 +439,7 @@ export class Rig {
     const s: Summary = {
       fault: f.fault,
       falseNodeFailed,
+      revokedByEtcd,
       deaths: dead.length,
       reported,
       reportLatencyMs,
@@ -439,7 +463,14 @@ export class Rig {
     if (s.falseNodeFailed.length || s.reported !== s.deaths || s.crashed.length || s.notExactlyOnce.length || s.maxReregisterMs > REREGISTER_BOUND_MS || !s.registeredAtEnd) {
       this.dumpLogs(f.faultAt);
     }
-    t.deepEqual(s.falseNodeFailed, [], 'invariant 1: no NodeFailed for a node that stayed alive and connected');
+    if (s.revokedByEtcd.length > 0) {
+      t.log(`etcd revoked live leases when the stopped leader resumed (etcd-io/etcd#15247, fixed in etcd 3.4.28): ${s.revokedByEtcd.join(', ')}`);
+    }
+    t.deepEqual(
+      s.falseNodeFailed.filter((n) => !s.revokedByEtcd.includes(n)),
+      [],
+      'invariant 1: no NodeFailed for a node that stayed alive and connected',
+    );
     t.is(s.reported, s.deaths, 'invariant 2: every node that really died is reported');
     t.is(s.duplicateEvents, 0, 'invariant 2: ... once');
     t.deepEqual(s.notExactlyOnce, [], "invariant 3: every reaction's hook had its effect exactly once");
@@ -508,6 +539,60 @@ export async function faultLeader(
     { timeoutMs: 15_000, what: 'a new etcd leader' },
   );
   return { leader, faultAt, answeredAt, electedAt };
+}
+
+/**
+ * Leases the harness keeps alive itself (every 500 ms, through whichever members answer), as a witness
+ * independent of beacon: if etcd revokes one, etcd revoked a lease that was being kept alive. Several,
+ * because a resumed stale leader's revocations reach the cluster only for the part of its batch it
+ * proposes after stepping down (the rest die with its old term): one lease could be missed by chance.
+ */
+export class SentinelLease {
+  private answer: Promise<boolean> | undefined;
+
+  private constructor(
+    private readonly store: Store,
+    readonly ids: string[],
+    private readonly stop: AbortController,
+    private readonly loop: Promise<void>,
+  ) {}
+
+  /** Grant `count` leases of `ttlS` seconds, each with a key, and keep them alive until `revoked()` is asked. */
+  static async start(endpoints: string, ttlS: number, count = 16): Promise<SentinelLease> {
+    const store = Store.connect({ endpoints: endpoints.split(','), requestTimeoutMs: 1_000, dialTimeoutMs: 1_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const { id } = await store.grant(ttlS);
+      await store.put(`${PREFIX}-sentinel/${i}`, 'kept alive by the test harness', id);
+      ids.push(id);
+    }
+    const stop = new AbortController();
+    const loop = (async () => {
+      while (!stop.signal.aborted) {
+        await Promise.all(ids.map((id) => store.keepAliveOnce(id, 400).catch(() => undefined)));
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    return new SentinelLease(store, ids, stop, loop);
+  }
+
+  /** Stop keeping them alive; whether etcd had revoked any (its key gone) by then. Asked again, the same answer. */
+  revoked(): Promise<boolean> {
+    this.answer ??= this.settle();
+    return this.answer;
+  }
+
+  private async settle(): Promise<boolean> {
+    this.stop.abort();
+    await this.loop;
+    try {
+      const { kvs } = await this.store.list(`${PREFIX}-sentinel/`);
+      return kvs.length < this.ids.length;
+    } finally {
+      await Promise.all(this.ids.map((id) => this.store.revoke(id).catch(() => undefined)));
+      this.store.close();
+    }
+  }
 }
 
 /** Resolve after `ms` (for holding a fault for its stated duration, never for waiting on an outcome). */
