@@ -2,7 +2,7 @@
 // keepalive so a hung member is noticed, and TLS/auth from config.
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
+import { Etcd3, GRPCCancelledError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
 import type { EtcdConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -90,5 +90,26 @@ function tlsCredentials(cfg: EtcdConfig): NonNullable<IOptions['credentials']> {
 
 /** A new etcd3 client for a config. */
 export function createClient(cfg: EtcdConfig): Etcd3 {
-  return new Etcd3(clientOptions(cfg));
+  const client = new Etcd3(clientOptions(cfg));
+  ignoreOwnCancels(client);
+  return client;
 }
+
+// etcd3 counts every stream error as the host failing, and for errors it deems "recoverable" (CANCELLED
+// among them) closes all of that host's gRPC clients, dropping every stream on the connection: the
+// watches, the election's, the lease keepalives. When the last watch of a watch stream is cancelled, etcd3
+// cancels the stream itself and then takes its own CANCELLED for a failure of the member. With a stream per
+// followed watch (Store.watch ownStream), every re-list would thus drop the whole connection a moment later
+// (seen as `watch disconnected: Connection dropped` after each gap, and a second re-list). A CANCELLED
+// stream is one this process ended; it says nothing about the member, so it is not passed on.
+function ignoreOwnCancels(client: Etcd3): void {
+  const pool = (client as unknown as { pool: { markFailed(resource: unknown, error: Error): void } }).pool;
+  const markFailed = pool.markFailed.bind(pool);
+  pool.markFailed = (resource, error) => {
+    if (error instanceof GRPCCancelledError || (error as { code?: unknown }).code === GRPC_CANCELLED) return;
+    markFailed(resource, error);
+  };
+}
+
+// gRPC status code CANCELLED, as grpc-js reports it on a stream error before etcd3 casts it.
+const GRPC_CANCELLED = 1;

@@ -190,3 +190,31 @@ test.serial('a watch with ownStream gets a gRPC stream of its own; plain watches
     store.close();
   }
 });
+
+test.serial("ending a watch on its own stream leaves the client's other streams alone", async (t) => {
+  // etcd3 takes the CANCELLED of a stream it ended itself for a failing member and closes every gRPC
+  // client of that host: the other watches dropped with "Connection dropped" at the next keepalive ping
+  // (6 s). src/etcd/client.ts does not pass those on. Watched for two keepalive intervals, with calls going.
+  const store = Store.connect({ endpoints: [etcd.members[0]!.endpoint], requestTimeoutMs: 2_000, dialTimeoutMs: 2_000 });
+  const rev = String(etcd.revision() + 1);
+  const other = await store.watch('/t-wstream/g/', rev);
+  const drops: string[] = [];
+  other.on('disconnected', (err: Error) => drops.push(err.message));
+  try {
+    const own = await store.watch('/t-wstream/h/', rev, { ownStream: true });
+    await store.count('/t-wstream/');
+    await own.cancel();
+    const until = Date.now() + 13_000;
+    while (Date.now() < until && drops.length === 0) {
+      await store.count('/t-wstream/');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    t.deepEqual(drops, [], 'the other watch kept its stream');
+    etcd.etcdctl(['put', '/t-wstream/g/after', 'v']);
+    const seen = await new Promise<string>((resolve) => other.once('event', (ev: { kv: { key: string } }) => resolve(ev.kv.key)));
+    t.is(seen, '/t-wstream/g/after');
+  } finally {
+    await other.cancel();
+    store.close();
+  }
+});
