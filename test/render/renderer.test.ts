@@ -2,16 +2,8 @@
 // running through a failing render and a refused check (the old file stays), and keeps the last good render
 // while etcd is down, saying so in its status and health file, until a fresh listing.
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { Keys } from '../../src/etcd/keys.js';
-import { Store } from '../../src/etcd/store.js';
-import { Renderer, type RenderStatus } from '../../src/render/renderer.js';
-import { Target } from '../../src/render/target.js';
-import { compileTemplate } from '../../src/render/template.js';
 import { EtcdCluster, waitFor } from '../helpers/etcd.js';
+import { endpoint, setup } from './support.js';
 
 let etcd: EtcdCluster;
 
@@ -23,58 +15,10 @@ test.after.always(async () => {
   await etcd?.destroy();
 });
 
-const silent = pino({ level: process.env.RT_DEBUG ? 'debug' : 'silent' }, pino.destination(2));
-
-function endpoint(service: string, node: string, port: number, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ schema: 1, id: `${node}/${service}`, service, node, address: '127.0.0.1', port, protocol: 'tcp', tags: [], meta: {}, health: 'passing', output: '', since: '2024-05-01T10:00:00.000Z', lease: '', ...extra });
-}
-
-function setup(t: { teardown(fn: () => void | Promise<void>): void }, prefix: string, templateText: string, checkCmd?: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'beacon-renderer-'));
-  const keys = new Keys(prefix);
-  const store = Store.connect({ endpoints: etcd.endpoints.split(','), requestTimeoutMs: 1_000, dialTimeoutMs: 1_000 });
-  const out = join(dir, 'out.txt');
-  const healthFile = join(dir, 'health.json');
-  const renderer = new Renderer(
-    store,
-    keys,
-    { template: compileTemplate(templateText, 'test.hbs'), target: new Target({ path: out, ...(checkCmd ? { checkCmd } : {}) }), debounceMs: 100, probeIntervalMs: 300, healthFile },
-    silent,
-  );
-  const stop = new AbortController();
-  const running = renderer.run(stop.signal);
-  t.teardown(async () => {
-    stop.abort();
-    await running;
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const read = () => {
-    try {
-      return readFileSync(out, 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  const health = (): RenderStatus | undefined => {
-    try {
-      return JSON.parse(readFileSync(healthFile, 'utf8')) as RenderStatus;
-    } catch {
-      return undefined;
-    }
-  };
-  // Wait for the file to read `text`; on a timeout the error says what it held instead.
-  const until = (text: string, what: string, timeoutMs = 10_000) =>
-    waitFor(() => read() === text, { timeoutMs, what }).catch((err: Error) => {
-      throw new Error(`${err.message}: expected ${JSON.stringify(text)}, file holds ${JSON.stringify(read())}`);
-    });
-  return { keys, out, renderer, read, health, until };
-}
-
 const LIST = '{{#each passing.web}}{{node}}={{port}} {{/each}}|{{#each services.web}}{{node}}:{{health}} {{/each}}|{{#each nodes}}{{name}}:{{status}}:{{labels.zone}} {{/each}}';
 
 test.serial('renders on start and on every change; an empty service renders as an empty list', async (t) => {
-  const r = setup(t, '/r-follow', LIST);
+  const r = setup(t, etcd, '/r-follow', LIST);
   await r.until('||', 'the first render of an empty registry');
   etcd.etcdctl(['put', r.keys.endpoint('web', 'a'), endpoint('web', 'a', 81)]);
   etcd.etcdctl(['put', r.keys.endpoint('web', 'b'), endpoint('web', 'b', 82, { health: 'critical' })]);
@@ -93,7 +37,9 @@ test.serial('renders on start and on every change; an empty service renders as a
 
 test.serial('a failing render and a refused check keep the old file; the renderer keeps going', async (t) => {
   // Strict mode: an endpoint without meta.weight fails the render; the check refuses any "forbidden" tag.
-  const r = setup(t, '/r-fail', '{{#each passing.web}}{{node}} w={{meta.weight}} {{join tags "+"}}\n{{/each}}', '! grep -q forbidden {{staged}}');
+  const r = setup(t, etcd, '/r-fail', '{{#each passing.web}}{{node}} w={{meta.weight}} {{join tags "+"}}\n{{/each}}', {
+    target: { checkCmd: '! grep -q forbidden {{staged}}' },
+  });
   etcd.etcdctl(['put', r.keys.endpoint('web', 'a'), endpoint('web', 'a', 81, { meta: { weight: '5' } })]);
   await r.until('a w=5 \n', 'the first render');
 
@@ -121,7 +67,7 @@ test.serial('a failing render and a refused check keep the old file; the rendere
 });
 
 test.serial('while etcd is down the last render stays and the status says so; after it returns, changes render again', async (t) => {
-  const r = setup(t, '/r-outage', LIST);
+  const r = setup(t, etcd, '/r-outage', LIST);
   etcd.etcdctl(['put', r.keys.endpoint('web', 'a'), endpoint('web', 'a', 81)]);
   await r.until('a=81 |a:passing |', 'the first render');
   const before = r.read();
