@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ExitCode } from '../../src/cli/command.js';
 import { EtcdCluster, freePort, waitFor } from '../helpers/etcd.js';
 import { BeaconProcess, beacon } from '../helpers/process.js';
+import { endpoint } from './support.js';
 
 function workdir(t: { teardown(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'beacon-render-cli-'));
@@ -90,7 +91,7 @@ test('long-running with --service and a reload that fails twice: only that servi
   const counter = join(d, 'count');
   writeFileSync(tpl, '{{#each services}}{{@key}}:{{#each this}}{{node}}{{/each}} {{/each}}\n');
   const put = (service: string, node: string) =>
-    etcd.etcdctl(['put', `/beacon/v1/services/${service}/${node}`, JSON.stringify({ schema: 1, id: `${node}/${service}`, service, node, address: '127.0.0.1', port: 80, protocol: 'tcp', tags: [], meta: {}, health: 'passing', output: '', since: '2024-05-01T10:00:00.000Z', lease: '' })]);
+    etcd.etcdctl(['put', `/beacon/v1/services/${service}/${node}`, endpoint(service, node, 80)]);
   put('web', 'a');
   put('other', 'b');
   const reload = `n=$(( $(cat '${counter}' 2>/dev/null || echo 0) + 1 )); echo $n > '${counter}'; [ $n -gt 2 ]`;
