@@ -35,6 +35,19 @@ export class EtcdUnavailableError extends BeaconError {}
 /** etcd answered with an error that retrying will not fix (permission, bad request). */
 export class EtcdRequestError extends BeaconError {}
 
+/**
+ * A gRPC message was over a size limit: a response over this client's receive limit, or a request over
+ * etcd's. Sending the same call again fails the same way; Store.list pages around it.
+ */
+export class EtcdMessageTooLargeError extends BeaconError {}
+
+/** A lease id is not 1 to 16 hex digits (ids reach the store from records read back from etcd). */
+export class InvalidLeaseIdError extends BeaconError {
+  constructor(readonly lease: unknown) {
+    super(`lease id ${showValue(lease)} is not 1 to 16 hex digits`);
+  }
+}
+
 /** The lease is gone on the server (expired or revoked). */
 export class LeaseLostError extends BeaconError {}
 

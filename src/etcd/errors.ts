@@ -6,9 +6,13 @@ import {
   EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
   GRPCInvalidArgumentError,
+  GRPCResourceExhastedError,
   GRPCUnauthenticatedError,
 } from 'etcd3';
-import { EtcdRequestError, EtcdUnavailableError, LeaseLostError, BeaconError } from '../errors.js';
+import { EtcdMessageTooLargeError, EtcdRequestError, EtcdUnavailableError, LeaseLostError, BeaconError } from '../errors.js';
+
+// gRPC status RESOURCE_EXHAUSTED: etcd3 casts it for calls, but a stream's error reaches its watchers raw.
+const GRPC_RESOURCE_EXHAUSTED = 8;
 
 /** Map any error thrown by etcd3 to a BeaconError subclass (keeping it as `cause`). */
 export function translate(err: unknown, what: string): BeaconError {
@@ -16,6 +20,9 @@ export function translate(err: unknown, what: string): BeaconError {
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof EtcdLeaseInvalidError || /requested lease not found/.test(msg)) {
     return new LeaseLostError(`${what}: lease not found`, { cause: err });
+  }
+  if (err instanceof GRPCResourceExhastedError || (err as { code?: unknown } | null)?.code === GRPC_RESOURCE_EXHAUSTED) {
+    return resourceExhausted(err, what, msg);
   }
   if (
     err instanceof EtcdPermissionDeniedError ||
@@ -27,7 +34,25 @@ export function translate(err: unknown, what: string): BeaconError {
   ) {
     return new EtcdRequestError(`${what}: ${msg}`, { cause: err });
   }
+  // A bug or a bad argument on this side (a SyntaxError from parsing an id, a TypeError): etcd was never
+  // asked, so it is not "unavailable", and retrying cannot fix it.
+  if (err instanceof SyntaxError || err instanceof TypeError || err instanceof RangeError) {
+    return new EtcdRequestError(`${what}: ${msg}`, { cause: err });
+  }
   return new EtcdUnavailableError(`${what}: ${msg}`, { cause: err });
+}
+
+// RESOURCE_EXHAUSTED covers three unrelated things; gRPC gives no finer code, so its message tells them apart.
+// - A message over a size limit: grpc-js's "Received message larger than max" (a response over our receive
+//   limit) or grpc-go's "received message larger than max" / "trying to send message larger than max"
+//   (etcd's side). The same call fails the same way every time.
+// - etcd throttling ("etcdserver: too many requests"): it sheds load; a later retry may pass.
+// - etcd out of space ("mvcc: database space exceeded", the NOSPACE alarm): writes fail until an operator
+//   compacts and defragments; etcd answers, so this is not an outage.
+function resourceExhausted(err: unknown, what: string, msg: string): BeaconError {
+  if (/message larger than max/i.test(msg)) return new EtcdMessageTooLargeError(`${what}: ${msg}`, { cause: err });
+  if (/too many requests/i.test(msg)) return new EtcdUnavailableError(`${what}: ${msg}`, { cause: err });
+  return new EtcdRequestError(`${what}: ${msg}`, { cause: err });
 }
 
 /** Run an etcd call and translate whatever it throws. */

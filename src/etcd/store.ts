@@ -1,9 +1,10 @@
 // Store: the small etcd surface the rest of beacon uses (KV, transactions, leases, watches).
 // Everything above this file speaks strings, hex lease ids and beacon's own errors.
 import { EventEmitter } from 'node:events';
-import type { Etcd3, IKeyValue, IRequestOp, IOperation, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IRangeResponse, IRequestOp, IOperation, Watcher } from 'etcd3';
 import type { EtcdConfig } from '../config/types.js';
-import { createClient } from './client.js';
+import { EtcdMessageTooLargeError, InvalidLeaseIdError } from '../errors.js';
+import { createClient, type ClientTuning } from './client.js';
 import { call, translate } from './errors.js';
 
 /** One key-value pair as read from etcd. */
@@ -15,6 +16,8 @@ export interface KeyValue {
   version: string;
   /** Lease id in hex ('' when the key has no lease). */
   lease: string;
+  /** The value was too large to read; value is empty. */
+  tooLarge?: true;
 }
 
 /** A prefix listing and the revision it was read at (watch from revision + 1). */
@@ -66,12 +69,20 @@ export function leaseToHex(id: string | number): string {
   return n === 0n ? '' : n.toString(16).padStart(16, '0');
 }
 
-/** etcd3's decimal lease id from hex. */
+/**
+ * etcd3's decimal lease id from hex. Throws InvalidLeaseIdError (not retryable) for anything but 1 to 16
+ * hex digits: ids come back from records in etcd, which may hold anything.
+ */
 export function leaseFromHex(hex: string): string {
+  if (typeof hex !== 'string' || !LEASE_HEX.test(hex)) throw new InvalidLeaseIdError(hex);
   return BigInt(`0x${hex}`).toString(10);
 }
 
-// Keys per list request: records are a few KiB at most, so a page stays far below gRPC's 4 MiB limit.
+const LEASE_HEX = /^[0-9a-fA-F]{1,16}$/;
+
+// Keys per list request while pages fit: beacon's records are a few KiB, so 1,000 of them are a few MiB.
+// A page over the receive limit (values up to etcd's request limit each) is read again with half as many
+// keys, down to one; pages grow back by doubling after each page that fits.
 const LIST_PAGE = 1_000;
 
 // The range end of a prefix: the prefix with its last byte below 0xff incremented (etcd's convention).
@@ -139,8 +150,8 @@ export class Store {
   ) {}
 
   /** A store for a config; connects lazily on the first call. */
-  static connect(cfg: EtcdConfig): Store {
-    return new Store(createClient(cfg), cfg.requestTimeoutMs);
+  static connect(cfg: EtcdConfig, tuning: ClientTuning = {}): Store {
+    return new Store(createClient(cfg, tuning), cfg.requestTimeoutMs);
   }
 
   /** Release the connection (pending calls fail). */
@@ -156,23 +167,48 @@ export class Store {
   }
 
   /**
-   * Read every key under a prefix, with the revision of the read. Paged (LIST_PAGE keys per request,
-   * every page at the first page's revision, so the result is one snapshot): one response for 10,000
-   * nodes is ~8.6 MB, over gRPC's 4 MiB receive limit.
+   * Read every key under a prefix, with the revision of the read. Paged, every page at the first page's
+   * revision, so the result is one snapshot (one response for 10,000 nodes is ~8.6 MB). A page too large to
+   * receive is read again with half as many keys; a single key whose value alone is too large comes back
+   * by name, `tooLarge` with an empty value (a keys-only read), so that one record, which any node may
+   * write under its own prefix, cannot hide every other.
    */
   async list(prefix: string): Promise<Listing> {
-    const first = await call(`list ${prefix}`, () => this.client.getAll().prefix(prefix).limit(LIST_PAGE).exec());
-    const revision = first.header.revision;
-    const kvs = first.kvs.map(toKv);
     const end = prefixEnd(Buffer.from(prefix));
-    for (let page = first; page.more && page.kvs.length > 0; ) {
-      const start = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
-      page = await call(`list ${prefix}`, () =>
-        this.client.getAll().inRange({ start, end }).revision(revision).limit(LIST_PAGE).exec(),
-      );
+    const kvs: KeyValue[] = [];
+    let start = Buffer.from(prefix);
+    let revision: string | undefined;
+    let limit = LIST_PAGE;
+    for (;;) {
+      let page: IRangeResponse;
+      try {
+        page = await this.range(prefix, { key: start, range_end: end, limit, revision: revision ?? 0 });
+      } catch (err) {
+        if (!(err instanceof EtcdMessageTooLargeError)) throw err;
+        if (limit > 1) {
+          limit = Math.max(1, Math.floor(limit / 2));
+          continue;
+        }
+        // One key, and its value alone is over the limit: learn its name and metadata without the value.
+        page = await this.range(prefix, { key: start, range_end: end, limit: 1, revision: revision ?? 0, keys_only: true });
+        revision ??= page.header.revision;
+        const kv = page.kvs[0];
+        if (!kv) return { revision, kvs };
+        kvs.push({ ...toKv(kv), value: Buffer.alloc(0), tooLarge: true });
+        start = Buffer.concat([kv.key, Buffer.from([0])]);
+        continue;
+      }
+      revision ??= page.header.revision;
       for (const kv of page.kvs) kvs.push(toKv(kv));
+      if (!page.more || page.kvs.length === 0) return { revision, kvs };
+      start = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
+      limit = Math.min(LIST_PAGE, limit * 2);
     }
-    return { revision, kvs };
+  }
+
+  // One range read (revision 0: the current one).
+  private range(prefix: string, req: { key: Buffer; range_end: Buffer; limit: number; revision: string | number; keys_only?: boolean }): Promise<IRangeResponse> {
+    return call(`list ${prefix}`, () => this.client.kv.range(req));
   }
 
   /** Read several keys in one round trip (a read-only transaction: no revision, no write). */
@@ -239,6 +275,7 @@ export class Store {
    * lease is gone on the server. Rejects (EtcdUnavailableError) when etcd does not answer in time.
    */
   async keepAliveOnce(lease: string, timeoutMs: number): Promise<number> {
+    const id = leaseFromHex(lease);
     return call('lease keepalive', async () => {
       const stream = await this.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + timeoutMs });
       try {
@@ -253,7 +290,7 @@ export class Store {
             clearTimeout(timer);
             reject(err);
           });
-          stream.write({ ID: leaseFromHex(lease) });
+          stream.write({ ID: id });
         });
       } finally {
         // Late errors from a cancelled stream must not become unhandled 'error' events.
@@ -280,12 +317,10 @@ export class Store {
     return { ttl: Number(res.TTL), grantedTtl: Number(res.grantedTTL) };
   }
 
-  /**
-   * How many keys a prefix holds, and the revision of the read (one key's worth of data crosses the wire:
-   * etcd's count ignores the limit).
-   */
+  /** How many keys a prefix holds, and the revision of the read (a count-only read: no key or value crosses the wire). */
   async count(prefix: string): Promise<{ count: number; revision: string }> {
-    const res = await call(`count ${prefix}`, () => this.client.getAll().prefix(prefix).limit(1).exec());
+    const p = Buffer.from(prefix);
+    const res = await call(`count ${prefix}`, () => this.client.kv.range({ key: p, range_end: prefixEnd(p), count_only: true }));
     return { count: Number(res.count), revision: res.header.revision };
   }
 
