@@ -5,6 +5,7 @@
 // a watch stream silent on a hung member).
 import type { KeyValue, PrefixWatch, Store, WatchEvent } from '../etcd/store.js';
 import { WATCH_GRACE_MS, WatchCheck } from '../etcd/watch-check.js';
+import { EtcdMessageTooLargeError } from '../errors.js';
 import { Backoff, sleep } from '../util/time.js';
 import { deadline } from '../watcher/deadline.js';
 
@@ -121,8 +122,12 @@ async function watchUntilGap(
     dead = true;
     end(err);
   });
-  // etcd3 would reconnect by itself, maybe after 30 s, maybe skipping events: list again instead.
-  watch.on('disconnected', (err: Error) => end(err));
+  // etcd3 would reconnect by itself, maybe after 30 s, maybe skipping events: list again instead. A watch
+  // response over the receive limit is no outage: the listing that follows, at the current revision, reads
+  // past it (paged, a too-large value by name), and the new watch starts after it instead of replaying it.
+  watch.on('disconnected', (err: Error) =>
+    end(err instanceof EtcdMessageTooLargeError ? `watch response too large: ${err.message}` : err),
+  );
   const stopProbe = new AbortController();
   const probe = probeLoop(store, prefix, check, timing, AbortSignal.any([signal, stopProbe.signal]), (why) => {
     // A silent stream will not answer a cancel either: do not wait for one.

@@ -18,13 +18,30 @@ const GRPC_KEEPALIVE_TIMEOUT_MS = 2_000;
 // Only with several members: a lone member has nothing to skip to, and skipping it only delays recovery.
 const MEMBER_COOLDOWN_MS = 1_000;
 
+// The largest gRPC message this client accepts (gRPC's default is 4 MiB). etcd bounds what one request may
+// write (--max-request-bytes, 1.5 MiB by default, so one value is at most that), not what one response may
+// carry: a range page holds as many values as it has keys, and one watch response holds every event of a
+// revision, each with its previous value (a node deleting its own keys in one transaction: N values at once).
+// Four 1.4 MiB values under one node's prefix, which its own credentials may write, made every listing fail
+// at 4 MiB. 64 MiB takes a watch response of ~40 default-limit values with their previous values, or ~3 at
+// etcd's suggested largest --max-request-bytes (10 MiB); Store.list pages around anything bigger, and a watch
+// response over it ends that watch, whose owner lists again (src/watcher/feed.ts, src/client/follow.ts). A
+// message is held in memory once while it is decoded, so the limit also bounds one response's memory.
+export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
+
+/** Options of the client that are not part of beacon's config. */
+export interface ClientTuning {
+  /** Largest gRPC message accepted, bytes (default MAX_RECEIVE_BYTES; tests set a small one). */
+  maxReceiveBytes?: number;
+}
+
 /** Whether an etcd3 error says the member itself is unreachable or hung (not that it refused the request). */
 function memberDown(err: Error): boolean {
   return err instanceof GRPCDeadlineExceededError || err instanceof GRPCUnavailableError;
 }
 
 /** etcd3 client options for a config: every call fails fast, beacon owns retries and deadlines. */
-export function clientOptions(cfg: EtcdConfig): IOptions {
+export function clientOptions(cfg: EtcdConfig, tuning: ClientTuning = {}): IOptions {
   const opts: IOptions = {
     hosts: cfg.endpoints,
     dialTimeout: cfg.dialTimeoutMs,
@@ -47,6 +64,7 @@ export function clientOptions(cfg: EtcdConfig): IOptions {
       // seconds of etcd answering again.
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 1_000,
+      'grpc.max_receive_message_length': tuning.maxReceiveBytes ?? MAX_RECEIVE_BYTES,
     },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + cfg.requestTimeoutMs }),
   };
@@ -89,10 +107,34 @@ function tlsCredentials(cfg: EtcdConfig): NonNullable<IOptions['credentials']> {
 }
 
 /** A new etcd3 client for a config. */
-export function createClient(cfg: EtcdConfig): Etcd3 {
-  const client = new Etcd3(clientOptions(cfg));
+export function createClient(cfg: EtcdConfig, tuning: ClientTuning = {}): Etcd3 {
+  const client = new Etcd3(clientOptions(cfg, tuning));
   ignoreOwnCancels(client);
+  keepChannelsOpen(client);
   return client;
+}
+
+// etcd3 "resets" a member after any error it deems recoverable (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED,
+// RESOURCE_EXHAUSTED...), of a call or of a stream: it closes every gRPC channel to that member. grpc-js
+// lets the streams already open on a closed channel run on, but on a closed HTTP/2 session, where the next
+// keepalive ping cannot be sent ("Ping returned false"): up to 6 s later (GRPC_KEEPALIVE_MS) every such
+// stream (watches, lease keepalives, the election's) drops with "UNAVAILABLE: Connection dropped". That
+// drop is itself recoverable, so it resets the member again and closes the channel the streams re-created
+// meanwhile sit on: with two long-lived streams this never ends. Measured with the watcher (etcd 3.4.23):
+// one oversized watch response started it, and the feed and election watches then dropped alternately
+// every ~6 s for as long as it ran. grpc-js reconnects a broken transport by itself (keepalive, socket
+// errors; backoff 200 ms to 1 s above), so the reset adds nothing: it is disabled, and closing the client
+// still closes every channel.
+function keepChannelsOpen(client: Etcd3): void {
+  const { hosts } = (client as unknown as { pool: { hosts: { resetAllServices(): void; close(): void; closed: boolean }[] } }).pool;
+  for (const host of hosts) {
+    const reset = host.resetAllServices.bind(host);
+    host.resetAllServices = () => undefined;
+    host.close = () => {
+      reset();
+      host.closed = true;
+    };
+  }
 }
 
 // etcd3 counts every stream error as the host failing, and for errors it deems "recoverable" (CANCELLED
