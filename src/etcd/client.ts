@@ -143,7 +143,8 @@ function keepChannelsOpen(client: Etcd3): void {
 // cancels the stream itself and then takes its own CANCELLED for a failure of the member. With a stream per
 // followed watch (Store.watch ownStream), every re-list would thus drop the whole connection a moment later
 // (seen as `watch disconnected: Connection dropped` after each gap, and a second re-list). A CANCELLED
-// stream is one this process ended; it says nothing about the member, so it is not passed on.
+// stream is one this process ended; it says nothing about the member, so it is not passed on (keepChannelsOpen
+// now stops the channel closing for every error; this still keeps our own cancels off the member's breaker).
 function ignoreOwnCancels(client: Etcd3): void {
   const pool = (client as unknown as { pool: { markFailed(resource: unknown, error: Error): void } }).pool;
   const markFailed = pool.markFailed.bind(pool);
