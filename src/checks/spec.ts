@@ -122,7 +122,8 @@ function parseCheck(entry: unknown, field: string, service: string, index: numbe
       break;
     case 'ttl': {
       const ttlMs = parseDuration(target, at);
-      if (ttlMs < MIN_INTERVAL_MS || ttlMs > MAX_INTERVAL_MS) throw new ConfigError(at, target, `must be from 1s to ${formatDuration(MAX_INTERVAL_MS)}`);
+      if (ttlMs < MIN_INTERVAL_MS) throw new ConfigError(at, target, 'must be at least 1s');
+      if (ttlMs > MAX_INTERVAL_MS) throw new ConfigError(at, target, `must be from 1s to ${formatDuration(MAX_INTERVAL_MS)}`);
       spec = { ...base, kind: 'ttl', ttlMs } satisfies TtlCheckSpec;
       break;
     }

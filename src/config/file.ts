@@ -3,7 +3,7 @@
 // no signal reaches it), and a huge file must not be read whole. So: open without blocking, fstat the
 // open descriptor (no race with a rename between stat and open), refuse anything but a regular file,
 // and never read more than the limit plus one byte.
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 
@@ -38,6 +38,18 @@ function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boo
   return 'not a regular file';
 }
 
+// A unix socket cannot be opened at all (ENXIO): say what it is rather than the errno.
+function openFailed(path: string, what: BoundedRead, err: unknown): never {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    st = undefined;
+  }
+  if (st && !st.isFile()) fail(what, `is ${kindOf(st)}, not a regular file`);
+  return fail(what, `${what.unreadable ?? 'cannot be read'} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+}
+
 function tooBig(what: BoundedRead, size: number): never {
   return fail(what, `is larger than ${formatBytes(what.maxBytes)} (${formatBytes(size)}): not a file beacon reads`);
 }
@@ -55,7 +67,7 @@ export async function readBoundedFile(path: string, what: BoundedRead): Promise<
   try {
     fh = await open(path, FLAGS);
   } catch (err) {
-    return fail(what, `${what.unreadable ?? 'cannot be read'} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+    return openFailed(path, what, err);
   }
   try {
     const st = await fh.stat();
@@ -86,7 +98,7 @@ export function readBoundedFileSync(path: string, what: BoundedRead): Buffer {
   try {
     fd = openSync(path, FLAGS);
   } catch (err) {
-    return fail(what, `${what.unreadable ?? 'cannot be read'} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+    return openFailed(path, what, err);
   }
   try {
     const st = fstatSync(fd);

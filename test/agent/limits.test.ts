@@ -4,6 +4,9 @@ import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import { EtcdCluster, waitFor } from '../helpers/etcd.js';
 import { BeaconProcess, beacon, writeConfig } from '../helpers/process.js';
+import { registrationProblems } from '../../src/agent/limits.js';
+import type { AgentConfig } from '../../src/config/types.js';
+import { MAX_VALUE_BYTES } from '../../src/registry/codec.js';
 
 let etcd: EtcdCluster;
 test.before(async () => {
@@ -63,4 +66,23 @@ test('125 services (128 operations) validate and register in one transaction; a 
   t.is(JSON.parse(etcd.etcdctl(['get', `${prefix}/v1/nodes/n1/live`, '--print-value-only'])).lease, lease);
   t.is(agent.withMsg('registered').length, 1);
   t.is(agent.withMsg('registration updated').length, 0);
+});
+
+test('registrationProblems measures the records the config makes against the codec\'s limit (pure)', (t) => {
+  // Past the parser's bounds on purpose: the size check is the guard behind them.
+  const big = Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`k${i}`, 'v'.repeat(256)]));
+  const cfg = (labels: Record<string, string>, tags: string[]) =>
+    ({
+      node: { name: 'n1', labels },
+      services: [{ name: 'web', port: 80, protocol: 'tcp', tags, meta: {}, checks: [] }],
+      problems: null,
+      dns: null,
+    }) as unknown as AgentConfig;
+  t.deepEqual(registrationProblems(cfg({}, [])), []);
+  const [node] = registrationProblems(cfg(big, []));
+  t.is(node?.field, 'node.labels');
+  t.regex(node!.message, new RegExp(`make a node record of up to \\d+ bytes, more than readers accept \\(${MAX_VALUE_BYTES / 1024} KiB\\)`));
+  const [endpoint] = registrationProblems(cfg({}, Array<string>(2000).fill('t'.repeat(200))));
+  t.is(endpoint?.field, 'services[0]');
+  t.regex(endpoint!.message, /makes an endpoint record of up to \d+ bytes/);
 });
