@@ -27,15 +27,13 @@ import {
   type HealthStatus,
   type NodeFacts,
   type NodeIdentity,
-  type NodeRecord,
   type NodeUtilization,
 } from '../types.js';
 import { Backoff, sleep } from '../util/time.js';
-import { VERSION } from '../version.js';
 import { AgentApi, UnknownServiceError, type AgentApiHandler, type MaintenanceState } from './api.js';
 import { NodeProblems, type ProblemsRestore } from './problems.js';
 import type { AgentMetrics, AgentState } from '../metrics/agent-metrics.js';
-import { decodeConditions, decodeMaintenance, eventLastTime, type MaintenanceRecord } from './records.js';
+import { decodeConditions, decodeMaintenance, endpointRecord, eventLastTime, nodeRecord, type MaintenanceRecord } from './records.js';
 import { readLocalState } from './state-file.js';
 
 // RegExps (env-file key patterns) serialise as {}: compare them by source.
@@ -447,25 +445,18 @@ export class Agent implements AgentApiHandler {
       this.registeredAt.clear();
       this.registeredAt.set(lease.id, registeredAt);
     }
-    const node: NodeRecord = {
-      schema: SCHEMA_VERSION,
+    const node = nodeRecord({
       name,
-      state: phase === 'leaving' ? 'leaving' : 'up',
-      machineId: identity.machineId,
-      bootId: identity.bootId,
-      address: address.address,
-      addressSource: address.source,
-      addresses: address.addresses,
+      phase,
+      identity,
+      address,
       labels: cfg.node.labels,
       facts,
       ...(this.utilization ? { utilization: this.utilization } : {}),
-      agentVersion: VERSION,
-      pid: process.pid,
       startedAt: this.startedAt,
       registeredAt,
-      lease: lease.id,
-      ttl: lease.ttl,
-    };
+      lease,
+    });
     const ident: NodeIdentity = {
       schema: SCHEMA_VERSION,
       name,
@@ -508,21 +499,7 @@ export class Agent implements AgentApiHandler {
 
   private endpoint(svc: ServiceConfig, node: string, nodeAddress: string, lease: string): EndpointRecord {
     const h = this.health.get(svc.name) ?? { health: 'critical', output: 'checks not started', since: this.startedAt };
-    return {
-      schema: SCHEMA_VERSION,
-      id: `${node}/${svc.name}`,
-      service: svc.name,
-      node,
-      address: svc.address ?? nodeAddress,
-      port: svc.port,
-      protocol: svc.protocol,
-      tags: svc.tags,
-      meta: svc.meta,
-      health: h.health,
-      output: h.output,
-      since: h.since,
-      lease,
-    };
+    return endpointRecord(svc, node, nodeAddress, lease, h);
   }
 }
 

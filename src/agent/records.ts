@@ -1,9 +1,72 @@
 // The Health records the agent writes besides the node and endpoint records (docs/keys.md):
 // node conditions, the maintenance marker and node problem events, with tolerant decoders for
 // reading its own previous records back at start (garbage is ignored, never fatal).
+import type { EndpointHealthState } from '../checks/health.js';
+import type { ServiceConfig } from '../config/types.js';
 import type { KeyValue } from '../etcd/store.js';
+import type { SelectedAddress } from '../facts/address.js';
 import type { Condition, ProblemEvent } from '../problems/types.js';
-import { SCHEMA_VERSION } from '../types.js';
+import { SCHEMA_VERSION, type EndpointRecord, type NodeFacts, type NodeRecord, type NodeUtilization } from '../types.js';
+import { VERSION } from '../version.js';
+
+/** What the node's live record is built from (the agent's state, or `beacon validate`'s worst case). */
+export interface NodeRecordInput {
+  name: string;
+  phase: 'up' | 'leaving';
+  identity: { machineId: string; bootId: string };
+  address: SelectedAddress;
+  labels: Record<string, string>;
+  facts: NodeFacts;
+  utilization?: NodeUtilization;
+  startedAt: string;
+  registeredAt: string;
+  lease: { id: string; ttl: number };
+}
+
+/** `<prefix>/v1/nodes/<node>/live`: the node's live record (the one builder, shared by the agent and validate). */
+export function nodeRecord(i: NodeRecordInput): NodeRecord {
+  return {
+    schema: SCHEMA_VERSION,
+    name: i.name,
+    state: i.phase === 'leaving' ? 'leaving' : 'up',
+    machineId: i.identity.machineId,
+    bootId: i.identity.bootId,
+    address: i.address.address,
+    addressSource: i.address.source,
+    addresses: i.address.addresses,
+    labels: i.labels,
+    facts: i.facts,
+    ...(i.utilization ? { utilization: i.utilization } : {}),
+    agentVersion: VERSION,
+    pid: process.pid,
+    startedAt: i.startedAt,
+    registeredAt: i.registeredAt,
+    lease: i.lease.id,
+    ttl: i.lease.ttl,
+  };
+}
+
+/**
+ * `<prefix>/v1/endpoints/<service>/<node>`: one service's endpoint record. Fixed field order, so an
+ * unchanged endpoint renders the same string and causes no write.
+ */
+export function endpointRecord(svc: ServiceConfig, node: string, nodeAddress: string, lease: string, h: EndpointHealthState): EndpointRecord {
+  return {
+    schema: SCHEMA_VERSION,
+    id: `${node}/${svc.name}`,
+    service: svc.name,
+    node,
+    address: svc.address ?? nodeAddress,
+    port: svc.port,
+    protocol: svc.protocol,
+    tags: svc.tags,
+    meta: svc.meta,
+    health: h.health,
+    output: h.output,
+    since: h.since,
+    lease,
+  };
+}
 
 /** `<prefix>/v1/nodes/<node>/conditions`: every declared condition, under the node lease. */
 export interface ConditionsRecord {

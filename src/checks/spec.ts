@@ -18,6 +18,10 @@ import {
 export const DEFAULT_INTERVAL_MS = 10_000;
 /** Shortest interval accepted (Consul's minimum). */
 export const MIN_INTERVAL_MS = 1_000;
+/** Longest interval (and ttl) accepted: a day keeps every check timer well inside Node's 2^31-1 ms. */
+export const MAX_INTERVAL_MS = 86_400_000;
+/** Most results a threshold may count (successBeforePassing, failuresBefore*). */
+export const MAX_THRESHOLD = 1_000;
 /** Ceiling of the default timeout; the default is min(this, interval / 2). */
 export const DEFAULT_TIMEOUT_CAP_MS = 5_000;
 
@@ -119,6 +123,7 @@ function parseCheck(entry: unknown, field: string, service: string, index: numbe
     case 'ttl': {
       const ttlMs = parseDuration(target, at);
       if (ttlMs < MIN_INTERVAL_MS) throw new ConfigError(at, target, 'must be at least 1s');
+      if (ttlMs > MAX_INTERVAL_MS) throw new ConfigError(at, target, `must be from 1s to ${formatDuration(MAX_INTERVAL_MS)}`);
       spec = { ...base, kind: 'ttl', ttlMs } satisfies TtlCheckSpec;
       break;
     }
@@ -162,6 +167,7 @@ function parseBase(
     if ('interval' in entry) {
       intervalMs = parseDuration(entry.interval, `${field}.interval`);
       if (intervalMs < MIN_INTERVAL_MS) throw new ConfigError(`${field}.interval`, entry.interval, 'must be at least 1s');
+      if (intervalMs > MAX_INTERVAL_MS) throw new ConfigError(`${field}.interval`, entry.interval, `must be from 1s to ${formatDuration(MAX_INTERVAL_MS)}`);
     }
     timeoutMs = Math.min(DEFAULT_TIMEOUT_CAP_MS, Math.floor(intervalMs / 2));
     if ('timeout' in entry) {
@@ -321,7 +327,9 @@ function parseUnit(v: unknown, at: string): string {
 function count(entry: Record<string, unknown>, key: string, field: string): number {
   if (!(key in entry)) return 0;
   const v = entry[key];
-  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new ConfigError(`${field}.${key}`, v, 'must be a whole number ≥ 0');
+  if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > MAX_THRESHOLD) {
+    throw new ConfigError(`${field}.${key}`, v, `must be a whole number from 0 to ${MAX_THRESHOLD}`);
+  }
   return v as number;
 }
 

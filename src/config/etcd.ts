@@ -34,6 +34,10 @@ export function readEndpoints(p: Problems, field: string, value: unknown): strin
 
 const nonEmpty = text(4096);
 
+// A request or dial deadline longer than this only hides an etcd that does not answer (keepalives, the
+// lease deadline and the watcher's probe all work in seconds).
+const MAX_ETCD_TIMEOUT_MS = 300_000;
+
 /** The `etcd` section. */
 export function parseEtcd(raw: unknown, ctx: ParseContext): EtcdConfig {
   const { problems: p, overrides } = ctx;
@@ -51,8 +55,8 @@ export function parseEtcd(raw: unknown, ctx: ParseContext): EtcdConfig {
     username: f.string('username', nonEmpty),
     password: f.string('password', nonEmpty),
   };
-  const requestTimeoutMs = f.duration('requestTimeout', { min: 1 }) ?? 2000;
-  const dialTimeoutMs = f.duration('dialTimeout', { min: 1 }) ?? 2000;
+  const requestTimeoutMs = f.duration('requestTimeout', { min: 1, max: MAX_ETCD_TIMEOUT_MS }) ?? 2000;
+  const dialTimeoutMs = f.duration('dialTimeout', { min: 1, max: MAX_ETCD_TIMEOUT_MS }) ?? 2000;
   f.done();
 
   const env = (name: string) => envValue(ctx, name);

@@ -92,14 +92,20 @@ export interface DurationLimits {
   why?: string;
 }
 
-/** A duration in milliseconds (see duration.ts), within limits. */
+/**
+ * Longest delay a Node timer takes (2^31-1 ms, about 24.8 days): a longer one fires at once (with a
+ * TimeoutOverflowWarning), so any duration that may end up in setTimeout is at most this by default.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration in milliseconds (see duration.ts), within limits (at most MAX_TIMER_MS unless `max` says otherwise). */
 export const readDuration: Reader<number, DurationLimits> = (p, field, value, limits) => {
   const ms = p.catch(() => parseDuration(value, field));
   if (ms === undefined) return undefined;
-  const { min = 0, max = Number.MAX_SAFE_INTEGER, wholeSeconds = false, why } = limits;
+  const { min = 0, max = MAX_TIMER_MS, wholeSeconds = false, why } = limits;
   if (wholeSeconds && ms % 1000 !== 0) return p.add(field, value, 'must be a whole number of seconds');
-  if (ms < min) return p.add(field, value, `must be at least ${formatDuration(min)}${why ? ` (${why})` : ''}`);
-  if (ms > max) return p.add(field, value, `must be at most ${formatDuration(max)}`);
+  // Both bounds in the message, whichever end was missed: the operator sees the allowed range at once.
+  if (ms < min || ms > max) return p.add(field, value, `must be from ${formatDuration(min)} to ${formatDuration(max)}${why ? ` (${why})` : ''}`);
   return ms;
 };
 
@@ -123,14 +129,19 @@ export const readStringList: Reader<string[], Check<string> | undefined> = (p, f
   return out.every((s) => s !== undefined) ? (out as string[]) : undefined;
 };
 
-/** A string → string mapping with checked keys and values. */
-export const readStringMap: Reader<Record<string, string>, { key: Check<string>; value: Check<string> }> = (
+/** A string → string mapping with checked keys and values, and at most `maxEntries` entries when given. */
+export const readStringMap: Reader<Record<string, string>, { key: Check<string>; value: Check<string>; maxEntries?: number }> = (
   p,
   field,
   value,
   checks,
 ) => {
   if (!isMapping(value)) return p.add(field, value, 'must be a mapping of strings to strings');
+  // Counted before the entries are read: a thousand bad entries are one problem, not a thousand.
+  const n = Object.keys(value).length;
+  if (checks.maxEntries !== undefined && n > checks.maxEntries) {
+    return p.add(field, `${n} entries`, `must have at most ${checks.maxEntries} entries`);
+  }
   let ok = true;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
@@ -145,6 +156,12 @@ export const readStringMap: Reader<Record<string, string>, { key: Check<string>;
     else out[k] = s;
   }
   return ok ? out : undefined;
+};
+
+/** A list of at most `max` strings, each optionally checked (the count is checked before the items). */
+export const readBoundedStringList: Reader<string[], { max: number; check?: Check<string> }> = (p, field, value, { max, check }) => {
+  if (Array.isArray(value) && value.length > max) return p.add(field, `${value.length} items`, `must have at most ${max} items`);
+  return readStringList(p, field, value, check);
 };
 
 /** A list of mappings, one Fields per item at `field[i]` (a null item is an error, not an empty mapping). */
@@ -229,7 +246,7 @@ export class Fields {
   stringList(key: string, check?: Check<string>): string[] | undefined {
     return this.read(key, readStringList, check);
   }
-  stringMap(key: string, checks: { key: Check<string>; value: Check<string> }): Record<string, string> | undefined {
+  stringMap(key: string, checks: { key: Check<string>; value: Check<string>; maxEntries?: number }): Record<string, string> | undefined {
     return this.read(key, readStringMap, checks);
   }
 

@@ -1,9 +1,11 @@
 // Load the agent config: read the file (YAML 1.2 core schema, or JSON), then parse → defaults → validate → freeze.
 // The only I/O here is reading the file; parseAgentConfig itself is pure.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { MAX_CONFIG_BYTES, readBoundedFile } from './file.js';
+import { MAX_YAML_ALIASES, checkShape, refuseDeepYaml } from './shape.js';
 import type { AgentConfig, EtcdConfig } from './types.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { Fields, isMapping, readEnum } from './fields.js';
@@ -106,17 +108,17 @@ async function refuseIfOpen(file: string, what: string): Promise<void> {
 }
 
 async function readRawConfigFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError(path, undefined, `cannot read the config file (${code})`, { cause: err });
-  }
-  return extname(path).toLowerCase() === '.json' ? parseJson(path, text) : parseYaml(path, text);
+  const bytes = await readBoundedFile(path, { field: path, maxBytes: MAX_CONFIG_BYTES, unreadable: 'cannot read the config file' });
+  const text = bytes.toString('utf8');
+  const value = extname(path).toLowerCase() === '.json' ? parseJson(path, text) : parseYaml(path, text);
+  checkShape(path, value);
+  return value;
 }
 
 function parseYaml(path: string, text: string): unknown {
+  // The YAML composer and every reader after it recurse per level: a document nested thousands of levels
+  // deep overflows the stack. The CST parser is iterative, so the depth is measured there first.
+  refuseDeepYaml(path, text);
   const doc = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true });
   const err = doc.errors[0];
   if (err) {
@@ -129,38 +131,12 @@ function parseYaml(path: string, text: string): unknown {
   }
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: 100 });
+    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
     // Alias bombs and the like: the document is well-formed but not usable as data.
     throw new ConfigError(path, undefined, `not usable YAML: ${(err as Error).message}`, { cause: err });
   }
-  if (isCyclic(value)) throw new ConfigError(path, undefined, 'not usable YAML: an alias refers to a node that contains it');
   return value;
-}
-
-// YAML aliases can make a document contain itself (`a: &a [*a]`): no config is cyclic, and every
-// reader after this one would recurse forever. Iterative, and each node is explored once.
-function isCyclic(root: unknown): boolean {
-  const onPath = new Set<object>();
-  const done = new Set<object>();
-  const stack: { node: object; exit: boolean }[] = [];
-  const push = (v: unknown) => {
-    if (typeof v === 'object' && v !== null) stack.push({ node: v, exit: false });
-  };
-  push(root);
-  for (let top = stack.pop(); top; top = stack.pop()) {
-    if (top.exit) {
-      onPath.delete(top.node);
-      done.add(top.node);
-    } else if (onPath.has(top.node)) {
-      return true;
-    } else if (!done.has(top.node)) {
-      onPath.add(top.node);
-      stack.push({ node: top.node, exit: true });
-      for (const v of Object.values(top.node)) push(v);
-    }
-  }
-  return false;
 }
 
 function parseJson(path: string, text: string): unknown {

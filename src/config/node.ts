@@ -22,11 +22,17 @@ import type { ParseContext } from './sections.js';
 export const DEFAULT_TTL_MS = 10_000;
 /** etcd refuses (silently raises) TTLs below 2 s with default election settings. */
 export const MIN_TTL_MS = 2_000;
-// etcd's MaxLeaseTTL (9,000,000,000 s).
-const MAX_TTL_MS = 9_000_000_000_000;
+// A day: a failed node is noticed only after its TTL, and ttl/3 (the keepalive interval) stays a valid
+// Node timer (etcd's own MaxLeaseTTL, 9,000,000,000 s, is far past both).
+const MAX_TTL_MS = 86_400_000;
+/** Most labels a node may carry, and the longest label value (keys: 128, see mapKey): Consul's node-meta limits. */
+export const MAX_LABELS = 64;
+export const MAX_LABEL_VALUE = 256;
 // Keepalives faster than this only load etcd.
 const MIN_KEEPALIVE_INTERVAL_MS = 100;
 const MAX_KEEPALIVE_TIMEOUT_MS = 700;
+// A keepalive request allowed longer than this is no deadline (the default is 700 ms).
+const MAX_KEEPALIVE_TIMEOUT_LIMIT_MS = 300_000;
 
 // Every AddressSource, checked exhaustive by the compiler.
 const SOURCES = {
@@ -72,9 +78,9 @@ export function parseNode(raw: unknown, ctx: ParseContext): NodeConfig {
   const ttlMs =
     f.duration('ttl', { min: MIN_TTL_MS, max: MAX_TTL_MS, wholeSeconds: true, why: "etcd's minimum lease TTL is 2 s" }) ??
     DEFAULT_TTL_MS;
-  const interval = f.duration('keepaliveInterval', { min: MIN_KEEPALIVE_INTERVAL_MS });
-  const timeout = f.duration('keepaliveTimeout', { min: 1 });
-  const labels = f.stringMap('labels', { key: mapKey, value: optionalText(256) }) ?? {};
+  const interval = f.duration('keepaliveInterval', { min: MIN_KEEPALIVE_INTERVAL_MS, max: MAX_TTL_MS / 3 });
+  const timeout = f.duration('keepaliveTimeout', { min: 1, max: MAX_KEEPALIVE_TIMEOUT_LIMIT_MS });
+  const labels = f.stringMap('labels', { key: mapKey, value: optionalText(MAX_LABEL_VALUE), maxEntries: MAX_LABELS }) ?? {};
   const address = parseAddress(f.section('address'));
   f.done();
 

@@ -94,8 +94,8 @@ export function parseProblems(raw: unknown, ctx: ParseContext): ProblemsConfig |
 
   const pr = f.section('pressure');
   const pressureOn = pr.read('enabled', readBool, undefined) ?? true;
-  const intervalMs = pr.duration('interval', { min: 1_000 }) ?? DEFAULT_PRESSURE_INTERVAL_MS;
-  const transitionPeriodMs = pr.duration('transitionPeriod') ?? DEFAULT_TRANSITION_PERIOD_MS;
+  const intervalMs = pr.duration('interval', { min: 1_000, max: 3_600_000 }) ?? DEFAULT_PRESSURE_INTERVAL_MS;
+  const transitionPeriodMs = pr.duration('transitionPeriod', { max: 86_400_000 }) ?? DEFAULT_TRANSITION_PERIOD_MS;
   const thresholds: PressureThresholds = {
     memoryAvailablePercent: pr.read('memoryAvailablePercent', readPercent, undefined) ?? DEFAULT_THRESHOLDS.memoryAvailablePercent,
     diskUsedPercent: pr.read('diskUsedPercent', readPercent, undefined) ?? DEFAULT_THRESHOLDS.diskUsedPercent,

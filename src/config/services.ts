@@ -3,10 +3,18 @@ import type { ServiceConfig } from './types.js';
 import { nameProblem } from '../etcd/keys.js';
 import { assertUniqueCheckIds, parseChecks } from '../checks/spec.js';
 import type { CheckSpec } from '../checks/types.js';
-import { ipAddress, mapKey, optionalText, readInteger, readList, readSections, readString, text } from './fields.js';
+import { ipAddress, mapKey, optionalText, readBoundedStringList, readInteger, readList, readSections, readString, text } from './fields.js';
 import type { ParseContext } from './sections.js';
 
 const PROTOCOLS = ['tcp', 'udp'] as const;
+
+/** Bounds of what one endpoint record carries from the config (Consul's service-meta limits: 64 keys, 512-character values). */
+export const MAX_TAGS = 64;
+export const MAX_TAG_LENGTH = 256;
+export const MAX_META = 64;
+export const MAX_META_VALUE = 512;
+/** Most checks per service: each is a timer and a probe; a service needing more wants an exec check that combines them. */
+export const MAX_CHECKS = 32;
 
 /** The `services` list; names must be unique (each is one endpoint key per node). */
 export function parseServices(raw: unknown, ctx: ParseContext): ServiceConfig[] {
@@ -18,12 +26,15 @@ export function parseServices(raw: unknown, ctx: ParseContext): ServiceConfig[] 
     const port = f.required('port', readInteger, { min: 1, max: 65535 });
     const protocol = f.oneOf('protocol', PROTOCOLS) ?? 'tcp';
     const address = f.string('address', ipAddress);
-    const tags = f.stringList('tags', text(256)) ?? [];
-    const meta = f.stringMap('meta', { key: mapKey, value: optionalText(512) }) ?? {};
+    const tags = f.read('tags', readBoundedStringList, { max: MAX_TAGS, check: text(MAX_TAG_LENGTH) }) ?? [];
+    const meta = f.stringMap('meta', { key: mapKey, value: optionalText(MAX_META_VALUE), maxEntries: MAX_META }) ?? {};
     const rawChecks = f.read('checks', readList, undefined) ?? [];
     f.done();
     // A bad check fails the config with its own field named (`services[0].checks[1].timeout`).
-    const checks = ctx.problems.catch(() => parseChecks(rawChecks, f.at('checks'), name ?? `services[${i}]`)) ?? [];
+    const checks =
+      rawChecks.length > MAX_CHECKS
+        ? (f.fail('checks', `must have at most ${MAX_CHECKS} checks`, `${rawChecks.length} checks`) ?? [])
+        : (ctx.problems.catch(() => parseChecks(rawChecks, f.at('checks'), name ?? `services[${i}]`)) ?? []);
     if (name !== undefined) {
       const first = firstIndex.get(name);
       if (first !== undefined) f.fail('name', `duplicate service name: services[${first}] and services[${i}] are both "${name}"`);

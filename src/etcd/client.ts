@@ -1,11 +1,9 @@
 // Build the etcd3 client the way beacon needs it: no hidden retries or circuit breakers, gRPC
 // keepalive so a hung member is noticed, and TLS/auth from config.
-import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
 import { Etcd3, GRPCCancelledError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
 import type { EtcdConfig } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import { tlsCredentials, usesTls } from './tls.js';
 
 // etcd refuses pings closer than 5 s apart (--grpc-keepalive-min-time); stay above it.
 const GRPC_KEEPALIVE_MS = 6_000;
@@ -68,42 +66,11 @@ export function clientOptions(cfg: EtcdConfig, tuning: ClientTuning = {}): IOpti
     },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + cfg.requestTimeoutMs }),
   };
-  if (cfg.caFile || cfg.certFile) opts.credentials = tlsCredentials(cfg);
+  if (usesTls(cfg)) opts.credentials = tlsCredentials(cfg);
   if (cfg.username) {
     opts.auth = { username: cfg.username, password: cfg.password ?? '' };
   }
   return opts;
-}
-
-/**
- * Read and check the TLS files up front: gRPC would otherwise throw OpenSSL's error from deep inside the
- * client's constructor. Errors name the field, the path and OpenSSL's reason, never the file's contents.
- */
-function tlsCredentials(cfg: EtcdConfig): NonNullable<IOptions['credentials']> {
-  const read = (field: string, path: string): Buffer => {
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new ConfigError(`etcd.${field}`, path, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
-    }
-  };
-  const ca = read('caFile', cfg.caFile ?? '/etc/ssl/certs/ca-certificates.crt');
-  const cert = cfg.certFile ? read('certFile', cfg.certFile) : undefined;
-  const key = cfg.keyFile ? read('keyFile', cfg.keyFile) : undefined;
-  const check = (field: string, path: string | undefined, what: string, material: Parameters<typeof createSecureContext>[0]) => {
-    try {
-      createSecureContext(material);
-    } catch (err) {
-      // OpenSSL's reason ("no start line", "key values mismatch") says what is wrong without quoting the file.
-      const reason = (err as { reason?: string }).reason ?? (err as NodeJS.ErrnoException).code ?? 'unusable';
-      throw new ConfigError(`etcd.${field}`, path, `is not a usable ${what} (${reason})`);
-    }
-  };
-  check('caFile', cfg.caFile, 'PEM CA bundle', { ca });
-  if (cert) check('certFile', cfg.certFile, 'PEM certificate', { cert });
-  if (key) check('keyFile', cfg.keyFile, 'PEM private key', { key });
-  if (cert && key) check('keyFile', cfg.keyFile, 'private key for etcd.certFile', { cert, key });
-  return { rootCertificate: ca, ...(cert ? { certChain: cert } : {}), ...(key ? { privateKey: key } : {}) };
 }
 
 /** A new etcd3 client for a config. */

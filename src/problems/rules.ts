@@ -2,8 +2,9 @@
 // `permanent` rules set a condition True, and (our addition) `recovery` rules set it back to False;
 // a condition may also declare `expireAfter`. Every pattern must match a whole line (it is anchored
 // as ^(?:pattern)$) and is compiled at load, so a bad regex fails the config, not the first match.
-import { readFile } from 'node:fs/promises';
 import { parseDuration } from '../config/duration.js';
+import { MAX_AUX_FILE_BYTES, readBoundedFile } from '../config/file.js';
+import { checkShape } from '../config/shape.js';
 import { ConfigError } from '../errors.js';
 
 /** Longest line (in characters) matched against rules; longer lines are cut first (bounded regex cost). */
@@ -62,18 +63,15 @@ const RULE_KEYS = new Set(['type', 'condition', 'reason', 'pattern', 'descriptio
 
 /** Read and validate a rule file; errors name the file and the field. */
 export async function loadRules(path: string): Promise<RuleSet> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(path, undefined, `cannot read rule file: ${(err as Error).message}`, { cause: err });
-  }
+  // Bounded like the config file: a FIFO or a huge file named as the rule file must not hang or swamp the agent.
+  const text = (await readBoundedFile(path, { field: path, maxBytes: MAX_AUX_FILE_BYTES, unreadable: 'cannot read rule file' })).toString('utf8');
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(path, undefined, `not valid JSON: ${(err as Error).message}`, { cause: err });
   }
+  checkShape(path, raw);
   return parseRules(raw, `${path}: `);
 }
 

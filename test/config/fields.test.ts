@@ -44,8 +44,8 @@ test('out-of-range integers and durations name the bounds', (t) => {
     [
       'sec.port: must be a whole number from 1 to 65535 (got 0)',
       'sec.big: must be a whole number from 1 to 65535 (got 1.5)',
-      'sec.ttl: must be at least 2s (because) (got "1s")',
-      'sec.max: must be at most 1h (got "2h")',
+      'sec.ttl: must be from 2s to 596h31m23s647ms (because) (got "1s")',
+      'sec.max: must be from 0s to 1h (got "2h")',
     ],
   );
 });

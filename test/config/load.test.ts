@@ -99,7 +99,7 @@ test('etcd user and password: both or neither, password never shown', (t) => {
 
 test('etcd timeouts are durations with 2 s defaults', (t) => {
   t.like(parse({ node, etcd: { requestTimeout: '500ms', dialTimeout: 5 } }).etcd, { requestTimeoutMs: 500, dialTimeoutMs: 5000 });
-  rejects(t, { node, etcd: { requestTimeout: 0 } }, 'etcd.requestTimeout: must be at least 1ms (got 0)');
+  rejects(t, { node, etcd: { requestTimeout: 0 } }, 'etcd.requestTimeout: must be from 1ms to 5m (got 0)');
   rejects(t, { node, etcd: { dialTimeout: 'soon' } }, 'etcd.dialTimeout: must be a duration such as "10s", "500ms", "1m30s" or a number of seconds (got "soon")');
 });
 
@@ -131,8 +131,8 @@ test('node ttl: whole seconds, at least etcd minimum of 2 s', (t) => {
   t.is(parse({ node: { ...node, ttl: '1m' } }).node.ttl, 60);
   t.is(parse({ node: { ...node, ttl: 2 } }).node.ttl, 2);
   t.is(parse({ node: { ...node, ttl: '2s' } }).node.ttl, 2);
-  rejects(t, { node: { ...node, ttl: '1s' } }, 'node.ttl: must be at least 2s (etcd\'s minimum lease TTL is 2 s) (got "1s")');
-  rejects(t, { node: { ...node, ttl: 1 } }, "node.ttl: must be at least 2s (etcd's minimum lease TTL is 2 s) (got 1)");
+  rejects(t, { node: { ...node, ttl: '1s' } }, 'node.ttl: must be from 2s to 24h (etcd\'s minimum lease TTL is 2 s) (got "1s")');
+  rejects(t, { node: { ...node, ttl: 1 } }, "node.ttl: must be from 2s to 24h (etcd's minimum lease TTL is 2 s) (got 1)");
   rejects(t, { node: { ...node, ttl: '2500ms' } }, 'node.ttl: must be a whole number of seconds (got "2500ms")');
   rejects(t, { node: { ...node, ttl: true } }, 'node.ttl: must be a duration such as "10s", "500ms", "1m30s" or a number of seconds (got true)');
 });
@@ -168,9 +168,9 @@ test('keepalive settings that cannot fit the ttl name both fields', (t) => {
     { node: { ...node, keepaliveTimeout: '5s' } },
     'node.keepaliveTimeout: must be less than node.keepaliveInterval: keepaliveInterval=3s333ms keepaliveTimeout=5s (got "5s")',
   );
-  rejects(t, { node: { ...node, keepaliveInterval: '10ms' } }, 'node.keepaliveInterval: must be at least 100ms (got "10ms")');
+  rejects(t, { node: { ...node, keepaliveInterval: '10ms' } }, 'node.keepaliveInterval: must be from 100ms to 8h (got "10ms")');
   // A bad ttl is reported once, not again through the keepalive rule.
-  rejects(t, { node: { ...node, ttl: '1s', keepaliveInterval: '5s' } }, 'node.ttl: must be at least 2s (etcd\'s minimum lease TTL is 2 s) (got "1s")');
+  rejects(t, { node: { ...node, ttl: '1s', keepaliveInterval: '5s' } }, 'node.ttl: must be from 2s to 24h (etcd\'s minimum lease TTL is 2 s) (got "1s")');
 });
 
 test('node labels: string to string', (t) => {
@@ -298,7 +298,7 @@ test('every problem is reported at once, and formatConfigError lists them', (t) 
     formatConfigError(err, 'agent.yaml'),
     [
       'invalid config agent.yaml:',
-      '  node.ttl: must be at least 2s (etcd\'s minimum lease TTL is 2 s) (got "1s")',
+      '  node.ttl: must be from 2s to 24h (etcd\'s minimum lease TTL is 2 s) (got "1s")',
       '  node.extra: unknown field (got 1)',
       '  services[0].port: must be a whole number from 1 to 65535 (got 0)',
       '  log: must be a mapping (got "debug")',

@@ -57,7 +57,7 @@ test('problems mistakes name the field', (t) => {
   ]);
   t.deepEqual(problems(t, { problems: { pressure: { diskUsedPercent: 120 } } }), ['problems.pressure.diskUsedPercent: must be a percentage from 0 to 100 (got 120)']);
   t.deepEqual(problems(t, { problems: { pressure: { diskMounts: { var: 80 } } } }), ['problems.pressure.diskMounts["var"]: must be an absolute mount point (got "var")']);
-  t.deepEqual(problems(t, { problems: { events: { retention: '5s' } } }), ['problems.events.retention: must be at least 10s (events live on an etcd lease) (got "5s")']);
+  t.deepEqual(problems(t, { problems: { events: { retention: '5s' } } }), ['problems.events.retention: must be from 10s to 720h (events live on an etcd lease) (got "5s")']);
   t.deepEqual(problems(t, { problems: { stateFile: 'state.json' } }), ['problems.stateFile: must be an absolute path (got "state.json")']);
   t.deepEqual(problems(t, { problems: { kernal: {} } }), ['problems.kernal: unknown field (did you mean "kernel"?) (got {})']);
 });

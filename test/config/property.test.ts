@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { parseAgentConfig, parseClientConfig, readConfigFile } from '../../src/config/load.js';
+import { beacon } from '../helpers/process.js';
 
 const opts = { env: {}, hostname: 'host1' };
 // BEACON_PROP_RUNS=5000 for a longer hunt; CI keeps the default fast.
@@ -116,4 +117,76 @@ test('a YAML document that contains itself through an alias is a ConfigError, no
   // Shared (acyclic) aliases stay fine.
   writeFileSync(path, 'node: { name: &n a, labels: { role: *n, also: *n } }\n', { mode: 0o600 });
   t.deepEqual(parseAgentConfig(await readConfigFile(path), opts).node.labels, { role: 'a', also: 'a' });
+});
+
+// YAML text nested at random depths (block and flow, past the 32-level limit and below it), with garbage
+// mixed in: the loader answers with a document or a ConfigError naming the file, never another exception.
+const nestedYaml = fc
+  .tuple(
+    fc.integer({ min: 1, max: 3_000 }),
+    fc.constantFrom('flow-seq', 'flow-map', 'block-map', 'block-seq', 'mixed'),
+    fc.constantFrom('node', 'services', 'etcd', 'labels', 'x'),
+    fc.string({ unit: 'binary', maxLength: 20 }),
+  )
+  .map(([depth, style, top, junk]) => {
+    const d = style === 'block-map' || style === 'block-seq' ? Math.min(depth, 400) : depth; // indentation grows quadratically
+    let body: string;
+    if (style === 'flow-seq') body = `${'['.repeat(d)}${JSON.stringify(junk)}${']'.repeat(d)}`;
+    else if (style === 'flow-map') body = `${'{a: '.repeat(d)}${JSON.stringify(junk)}${'}'.repeat(d)}`;
+    else if (style === 'mixed') body = `${'[{a: '.repeat(d)}1${'}]'.repeat(d)}`;
+    else {
+      const lines = Array.from({ length: d }, (_, i) => `${' '.repeat(2 * (i + 1))}${style === 'block-map' ? 'a:' : '-'}`);
+      body = `\n${lines.join('\n')} ${JSON.stringify(junk)}`;
+    }
+    return `${top}: ${body}\n`;
+  });
+
+test('randomly nested and garbage YAML: a document or a ConfigError naming the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'beacon-prop-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let i = 0;
+  let refusedDeep = 0;
+  await fc.assert(
+    fc.asyncProperty(nestedYaml, async (body) => {
+      const path = join(dir, `n${i++}.yaml`);
+      writeFileSync(path, body, { mode: 0o600 });
+      try {
+        const raw = await readConfigFile(path);
+        configOrConfigError(() => parseAgentConfig(raw, opts));
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        if (!err.message.startsWith(path)) throw new Error(`error does not name the file: ${err.message}`);
+        if (/deeper than 32/.test(err.message)) refusedDeep++;
+      }
+    }),
+    { numRuns: RUNS },
+  );
+  // The generator reaches past the limit: a property whose deep cases all passed would test nothing.
+  t.true(refusedDeep > 0, 'no input was refused as too deep');
+});
+
+test('the real CLI on random nested and garbage YAML: exit 0 or 2 with a field- or file-naming message, never a stack trace', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'beacon-prop-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const text = fc.oneof(nestedYaml, fc.string({ unit: 'binary', maxLength: 200 }), document.map((d) => JSON.stringify(d)));
+  let i = 0;
+  // A process per run: few runs (BEACON_PROP_RUNS scales them too).
+  await fc.assert(
+    fc.asyncProperty(text, async (body) => {
+      const path = join(dir, `c${i++}.yaml`);
+      writeFileSync(path, body, { mode: 0o600 });
+      const r = beacon(['validate', path]);
+      if (r.code === 0) return;
+      if (r.code !== 2) throw new Error(`exit ${r.code}: ${r.stderr}`);
+      if (/\n\s+at .+:\d+:\d+\)?$/m.test(r.stderr)) throw new Error(`stack trace: ${r.stderr}`);
+      // `invalid config FILE:` then one line per problem, each starting with a field path or the file.
+      const [head, ...problems] = r.stderr.trimEnd().split('\n');
+      if (head !== `invalid config ${path}:`) throw new Error(`unexpected head: ${r.stderr}`);
+      for (const line of problems) {
+        if (!/^ {2}[A-Za-z$_/[-][^:]*(:\d+:\d+)?: /.test(line)) throw new Error(`problem line names nothing: ${JSON.stringify(line)}`);
+      }
+    }),
+    { numRuns: Math.max(10, Math.ceil(RUNS / 15)) },
+  );
+  t.pass();
 });

@@ -84,7 +84,7 @@ test('every field, both hook kinds', (t) => {
 
 test('errors name the field and the value', (t) => {
   t.deepEqual(problems(t, { watcher: { electionTtl: '1s' } }), [
-    `watcher.electionTtl: must be at least 2s (etcd's minimum lease TTL is 2 s) (got "1s")`,
+    `watcher.electionTtl: must be from 2s to 1h (etcd's minimum lease TTL is 2 s) (got "1s")`,
   ]);
   t.deepEqual(problems(t, { watcher: { massFailure: { share: 1.5 } } }), [
     'watcher.massFailure.share: must be a number greater than 0 and at most 1 (got 1.5)',

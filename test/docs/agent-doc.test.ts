@@ -1,12 +1,13 @@
 // docs/agent.md cannot drift: the log messages it lists are the agent's, the address order is the
 // default one, the examples it points to exist and validate, and its `beacon validate` sample is real.
 import test from 'ava';
-import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { REPO_ROOT, beacon, writeConfig } from '../helpers/process.js';
 import { DEFAULT_ADDRESS_ORDER } from '../../src/config/node.js';
 import { agentSections } from '../../src/config/load.js';
 import { code, codeBlocks, readDoc, tables } from './markdown.js';
+import { makeCerts } from '../security/certs.js';
 
 const doc = readDoc('docs/agent.md');
 
@@ -40,13 +41,21 @@ test('the config sections named are the loader\'s', (t) => {
 });
 
 test('the examples it points to exist and validate', (t) => {
+  const certs = makeCerts();
+  t.teardown(() => rmSync(certs.dir, { recursive: true, force: true }));
+  chmodSync(certs.clientKey, 0o600);
   const named = [...new Set([...doc.matchAll(/`(examples\/[^`]+)`/g)].map((m) => m[1]!))];
   t.true(named.length >= 3);
   for (const path of named) {
     const text = readFileSync(join(REPO_ROOT, path), 'utf8');
     // A checkout leaves examples world-readable, and beacon refuses such a file when it holds a
     // password (docs/security.md): validate a copy only its owner can read (its paths are absolute).
-    const file = /^\s*password:/m.test(text) ? writeConfig(text, basename(path)) : join(REPO_ROOT, path);
+    // `beacon validate` reads the TLS files as the agent would: point the example's at real ones.
+    const withCerts = text
+      .replace(/^(\s*caFile:).*$/m, `$1 ${certs.caFile}`)
+      .replace(/^(\s*certFile:).*$/m, `$1 ${certs.clientCert}`)
+      .replace(/^(\s*keyFile:).*$/m, `$1 ${certs.clientKey}`);
+    const file = /^\s*password:/m.test(text) || withCerts !== text ? writeConfig(withCerts, basename(path)) : join(REPO_ROOT, path);
     if (file !== join(REPO_ROOT, path)) chmodSync(file, 0o600);
     const r = beacon(['validate', file]);
     t.is(r.code, 0, `${path}: ${r.stderr}`);
@@ -60,5 +69,16 @@ test('the `beacon validate` sample shows what beacon prints', (t) => {
   const r = beacon(['validate', file]);
   t.is(r.code, 2);
   const printed = (r.stdout + r.stderr).replaceAll(file, 'bad.yaml');
+  for (const line of sample.body.split('\n').slice(1)) t.true(printed.includes(line), `beacon prints ${JSON.stringify(line)}\n${printed}`);
+});
+
+test('the Limits sample (130 services) shows what beacon prints', (t) => {
+  const sample = codeBlocks(doc, 'text').find((b) => b.body.startsWith('$ beacon validate many-services.yaml'));
+  if (!sample) return t.fail('docs/agent.md has no many-services sample');
+  const services = Array.from({ length: 130 }, (_, i) => `  - name: s${i}\n    port: ${1000 + i}`).join('\n');
+  const file = writeConfig(`node:\n  name: n1\nservices:\n${services}\n`, 'many-services.yaml');
+  const r = beacon(['validate', file]);
+  t.is(r.code, 2);
+  const printed = (r.stdout + r.stderr).replaceAll(file, 'many-services.yaml');
   for (const line of sample.body.split('\n').slice(1)) t.true(printed.includes(line), `beacon prints ${JSON.stringify(line)}\n${printed}`);
 });

@@ -4,7 +4,7 @@ import { ConfigError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { SdNotify } from '../../agent/sd-notify.js';
 import { ExitCode, type Command } from '../command.js';
-import { commandConfig } from '../load-config.js';
+import { commandConfig, reloadConfig } from '../load-config.js';
 import { reportConfigError } from '../report.js';
 
 /** The node agent subcommand. */
@@ -26,9 +26,13 @@ export const agentCommand: Command = {
     }
     const log = createLogger(cfg.log.level);
     const agent = new Agent(cfg, log);
+    let running = cfg;
     ctx.onHangup(() => {
-      commandConfig(ctx).then(
-        (next) => agent.reload(next),
+      reloadConfig(ctx, running).then(
+        (next) => {
+          agent.reload(next);
+          running = { ...next, problems: running.problems };
+        },
         (err) => log.error({ err, field: err instanceof ConfigError ? err.field : undefined }, 'reload refused: config invalid'),
       );
     });

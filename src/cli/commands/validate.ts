@@ -1,4 +1,7 @@
 // `beacon validate FILE`: load and check an agent config exactly as the agent would, without running.
+// Files are read without blocking (src/config/file.ts); should anything still block (a hung network
+// filesystem), SIGTERM or SIGINT ends the command at once instead of waiting for the read.
+import { once } from 'node:events';
 import { ExitCode, type Command } from '../command.js';
 import { commandConfig } from '../load-config.js';
 import { reportConfigError } from '../report.js';
@@ -15,12 +18,23 @@ export const validateCommand: Command = {
       ctx.stderr.write('beacon validate: FILE is required\n');
       return ExitCode.usage;
     }
+    const stopped = new AbortController();
+    const interrupted = once(ctx.signal, 'abort', { signal: stopped.signal }).then(
+      () => 'interrupted' as const,
+      () => 'interrupted' as const,
+    );
     try {
-      const cfg = await commandConfig(ctx, file);
+      const cfg = await Promise.race([commandConfig(ctx, file), interrupted]);
+      if (cfg === 'interrupted') {
+        ctx.stderr.write(`beacon validate: interrupted while checking ${file}\n`);
+        return ExitCode.failure;
+      }
       ctx.stdout.write(`${file}: ok (node ${cfg.node.name}, ${cfg.services.length} services)\n`);
       return ExitCode.ok;
     } catch (err) {
       return reportConfigError(ctx, err, file);
+    } finally {
+      stopped.abort();
     }
   },
 };
