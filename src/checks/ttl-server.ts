@@ -191,13 +191,13 @@ export class CheckReportError extends BeaconError {
   }
 }
 
-/** Report a ttl check's status to the local agent (used by `beacon check pass|warn|fail ID`). */
+/** Report a ttl check's status to the local agent (used by `beacon check pass|warn|fail ID`); `token` is sent as a bearer token. */
 export async function reportCheck(
   address: CheckApiAddress,
   id: string,
   status: HealthStatus,
   note: string | undefined,
-  { signal, timeoutMs = 5_000 }: { signal?: AbortSignal; timeoutMs?: number } = {},
+  { signal, token, timeoutMs = 5_000 }: { signal?: AbortSignal; token?: string; timeoutMs?: number } = {},
 ): Promise<void> {
   const body = JSON.stringify({ status, ...(note !== undefined ? { note } : {}) });
   const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
@@ -208,7 +208,12 @@ export async function reportCheck(
         ...('socketPath' in address ? { socketPath: address.socketPath } : { host: address.host, port: address.port }),
         method: 'PUT',
         path: `/v1/check/${encodeURIComponent(id)}`,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          // The agent's api.token, when it has one (src/agent/api-guard.ts).
+          ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        },
         signal: AbortSignal.any(signals),
       },
       (res) => {
