@@ -66,3 +66,10 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   const want = createHash('sha256').update(token).digest();
   return timingSafeEqual(sent, want) && m !== null;
 }
+
+/** Run `answer` once the request body has arrived, discarding it unread: answering before it has arrived resets the connection. */
+export function afterBody(req: http.IncomingMessage, answer: () => void): void {
+  req.resume();
+  if (req.readableEnded) answer();
+  else req.once('end', answer);
+}

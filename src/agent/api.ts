@@ -15,7 +15,7 @@ import { BodyTooLarge, parseStatusWord, readBody, removeStaleSocket } from '../c
 import { UnknownCheckError } from '../checks/ttl.js';
 import { OUTPUT_CAP_BYTES } from '../checks/output.js';
 import type { HealthStatus } from '../types.js';
-import { refuseContentType, refuseEarly, type GuardPolicy, type Refusal } from './api-guard.js';
+import { afterBody, refuseContentType, refuseEarly, type GuardPolicy, type Refusal } from './api-guard.js';
 
 /** What is in maintenance: the whole node (a reason, or null) and single services (name → reason). */
 export interface MaintenanceState {
@@ -123,14 +123,10 @@ export class AgentApi {
     };
     const refuse = (r: Refusal) => {
       this.noteRefusal(req, r);
-      // Unread, the body is discarded (never parsed); answering before it has arrived resets the connection.
-      req.resume();
-      const answer = () => {
+      afterBody(req, () => {
         res.writeHead(r.code, { 'content-type': 'application/json', ...r.headers });
         res.end(`${JSON.stringify({ error: r.error })}\n`);
-      };
-      if (req.readableEnded) answer();
-      else req.once('end', answer);
+      });
     };
     const early = refuseEarly(req, this.policy);
     if (early) return refuse(early);

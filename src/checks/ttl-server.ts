@@ -9,6 +9,7 @@ import { BeaconError } from '../errors.js';
 import type { HealthStatus } from '../types.js';
 import { OUTPUT_CAP_BYTES } from './output.js';
 import { UnknownCheckError, type TtlBoard } from './ttl.js';
+import { afterBody, refuseContentType, refuseEarly } from '../agent/api-guard.js';
 
 /** Where the check API listens: a unix socket path, or a loopback host and port (0 picks one). */
 export type CheckApiAddress = { socketPath: string; mode?: number } | { host: string; port: number };
@@ -108,12 +109,18 @@ export class TtlServer {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(`${JSON.stringify(body)}\n`);
     };
+    // The agent API's rules against browsers and rebound hosts (src/agent/api-guard.ts); no token here.
+    const policy = { tcp: 'host' in this.address };
+    const early = refuseEarly(req, policy);
+    if (early) return afterBody(req, () => reply(early.code, { error: early.error }));
     const m = /^\/v1\/check\/([^/?#]+)$/.exec((req.url ?? '').split('?')[0]!);
     if (!m) return reply(404, { error: 'not found: use PUT /v1/check/<id>' });
     if (req.method !== 'PUT' && req.method !== 'POST') {
       res.setHeader('allow', 'PUT, POST');
       return reply(405, { error: 'method not allowed: use PUT' });
     }
+    const badType = refuseContentType(req, policy);
+    if (badType) return afterBody(req, () => reply(badType.code, { error: badType.error }));
     let id: string;
     try {
       id = decodeURIComponent(m[1]!);
