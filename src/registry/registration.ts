@@ -356,7 +356,7 @@ export class Registration extends EventEmitter {
       rec instanceof DecodeError
         ? 'undecodable record'
         : mine
-          ? `another agent on this machine (pid ${rec.pid} in its own PID namespace; its lease is kept alive)`
+          ? `another agent on this machine (pid ${rec.pid}, not this process's and not seen from here; its lease is kept alive)`
           : `machine ${rec.machineId}, address ${rec.address}`;
     if (this.conflictHolder !== holder.lease) {
       this.conflictHolder = holder.lease;
@@ -392,8 +392,8 @@ export class Registration extends EventEmitter {
         // Unkept, remaining = first's exact remaining − elapsed, so it always shows
         // now.ttl < first.ttl + 1 − elapsed (seconds): anything more is a keepalive.
         if (now.ttl >= first.ttl + 1 - (sent - seen) / 1000) return 'kept';
-        // Silent long enough; or watched long enough for a keepalive to have landed (the same bound, from our clock).
-        if (silentEnough(now.ttl) || sent - seen > (first.grantedTtl * 1000) / 3 + 3_000) return 'dead';
+        // Silent long enough; or, a backstop, watched past the last moment a keeper's keepalive could show.
+        if (silentEnough(now.ttl) || sent - seen > (first.grantedTtl * 1000) / 3 + 4_000) return 'dead';
       }
       return 'error';
     } catch (err) {
