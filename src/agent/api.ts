@@ -3,17 +3,19 @@
 //   PUT /v1/maintenance    {"service": "web", "reason": "..."}    maintenance on (reason) or off (null)
 //   GET /v1/maintenance                                            what is in maintenance now
 // It outlives config reloads (the checks behind it are rebuilt; the socket stays). Local only by
-// construction: the socket's file mode, or a loopback address checked by the config.
+// construction: the socket's file mode, or a loopback address checked by the config; browsers, DNS
+// rebinding and (with `api.token`) callers without the token are refused first (api-guard.ts).
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import http from 'node:http';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { ApiConfig } from '../config/api.js';
+import { readApiToken, type ApiAddress, type ApiConfig } from '../config/api.js';
 import { BeaconError } from '../errors.js';
 import { BodyTooLarge, parseStatusWord, readBody, removeStaleSocket } from '../checks/ttl-server.js';
 import { UnknownCheckError } from '../checks/ttl.js';
 import { OUTPUT_CAP_BYTES } from '../checks/output.js';
 import type { HealthStatus } from '../types.js';
+import { afterBody, refuseContentType, refuseEarly, type GuardPolicy, type Refusal } from './api-guard.js';
 
 /** What is in maintenance: the whole node (a reason, or null) and single services (name → reason). */
 export interface MaintenanceState {
@@ -45,6 +47,9 @@ export class AgentApi {
   private readonly server: http.Server;
   private readonly log: Logger;
   private boundPort: number | undefined;
+  private policy: GuardPolicy;
+  /** When the last refusal was logged at warn (the others go to debug: a web page can send thousands). */
+  private lastRefusalWarn = 0;
 
   constructor(
     private readonly address: ApiConfig,
@@ -52,6 +57,7 @@ export class AgentApi {
     log: Logger,
   ) {
     this.log = log.child({ component: 'api' });
+    this.policy = { tcp: !('socketPath' in address) };
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.log.error({ err }, 'local API request failed');
@@ -71,6 +77,8 @@ export class AgentApi {
   /** Start listening; rejects when the socket is in use by a live agent or cannot be created. */
   async listen(): Promise<void> {
     const a = this.address;
+    const token = await readApiToken(a);
+    this.policy = { tcp: !('socketPath' in a), ...(token !== undefined ? { token } : {}) };
     if ('socketPath' in a) {
       // /run/beacon exists under systemd (RuntimeDirectory=); create it when run by hand.
       await mkdir(dirname(a.socketPath), { recursive: true, mode: 0o755 });
@@ -92,7 +100,8 @@ export class AgentApi {
     } else {
       const bound = this.server.address();
       this.boundPort = typeof bound === 'object' && bound ? bound.port : undefined;
-      this.log.info({ host: a.host, port: this.boundPort }, 'local API listening');
+      this.log.info({ host: a.host, port: this.boundPort, token: token !== undefined }, 'local API listening');
+      if (token === undefined) this.log.warn({ host: a.host, port: this.boundPort }, 'local API on a loopback port without a token: every local user can use it');
     }
   }
 
@@ -112,6 +121,15 @@ export class AgentApi {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(`${JSON.stringify(body)}\n`);
     };
+    const refuse = (r: Refusal) => {
+      this.noteRefusal(req, r);
+      afterBody(req, () => {
+        res.writeHead(r.code, { 'content-type': 'application/json', ...r.headers });
+        res.end(`${JSON.stringify({ error: r.error })}\n`);
+      });
+    };
+    const early = refuseEarly(req, this.policy);
+    if (early) return refuse(early);
     const path = (req.url ?? '').split('?')[0]!;
     const check = /^\/v1\/check\/([^/]+)$/.exec(path);
     const method = req.method ?? 'GET';
@@ -121,6 +139,8 @@ export class AgentApi {
       res.setHeader('allow', check ? 'PUT, POST' : 'GET, PUT, POST');
       return reply(405, { error: 'method not allowed' });
     }
+    const badType = refuseContentType(req, this.policy);
+    if (badType) return refuse(badType);
     let body: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(await readBody(req));
@@ -161,6 +181,20 @@ export class AgentApi {
       throw err;
     }
   }
+
+  // Refusals are logged (a browser's attempt is worth knowing about), at most one every 10 s at warn.
+  private noteRefusal(req: http.IncomingMessage, r: Refusal): void {
+    const fields = {
+      code: r.code,
+      method: req.method,
+      // Header values are the caller's: under their own keys, capped.
+      origin: req.headers.origin?.slice(0, 200),
+      host: req.headers.host?.slice(0, 200),
+    };
+    if (Date.now() - this.lastRefusalWarn < 10_000) return this.log.debug(fields, 'local API request refused');
+    this.lastRefusalWarn = Date.now();
+    this.log.warn(fields, 'local API request refused');
+  }
 }
 
 /** The local API refused a request (statusCode) or could not be reached (statusCode undefined). */
@@ -179,10 +213,10 @@ export class AgentApiError extends BeaconError {
  * after. `note` (why it ends, say) only goes to the agent's log.
  */
 export async function requestMaintenance(
-  address: ApiConfig,
+  address: ApiAddress,
   service: string | undefined,
   reason: string | null,
-  { note, timeoutMs = 5_000 }: { note?: string; timeoutMs?: number } = {},
+  { note, token, timeoutMs = 5_000 }: { note?: string; token?: string; timeoutMs?: number } = {},
 ): Promise<MaintenanceState> {
   const body = JSON.stringify({ ...(service !== undefined ? { service } : {}), reason, ...(note !== undefined ? { note } : {}) });
   const where = 'socketPath' in address ? address.socketPath : `${address.host}:${address.port}`;
@@ -192,7 +226,11 @@ export async function requestMaintenance(
         ...('socketPath' in address ? { socketPath: address.socketPath } : { host: address.host, port: address.port }),
         method: 'PUT',
         path: '/v1/maintenance',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        },
         signal: AbortSignal.timeout(timeoutMs),
       },
       (res) => {

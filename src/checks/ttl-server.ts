@@ -9,6 +9,7 @@ import { BeaconError } from '../errors.js';
 import type { HealthStatus } from '../types.js';
 import { OUTPUT_CAP_BYTES } from './output.js';
 import { UnknownCheckError, type TtlBoard } from './ttl.js';
+import { afterBody, refuseContentType, refuseEarly } from '../agent/api-guard.js';
 
 /** Where the check API listens: a unix socket path, or a loopback host and port (0 picks one). */
 export type CheckApiAddress = { socketPath: string; mode?: number } | { host: string; port: number };
@@ -108,12 +109,18 @@ export class TtlServer {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(`${JSON.stringify(body)}\n`);
     };
+    // The agent API's rules against browsers and rebound hosts (src/agent/api-guard.ts); no token here.
+    const policy = { tcp: 'host' in this.address };
+    const early = refuseEarly(req, policy);
+    if (early) return afterBody(req, () => reply(early.code, { error: early.error }));
     const m = /^\/v1\/check\/([^/?#]+)$/.exec((req.url ?? '').split('?')[0]!);
     if (!m) return reply(404, { error: 'not found: use PUT /v1/check/<id>' });
     if (req.method !== 'PUT' && req.method !== 'POST') {
       res.setHeader('allow', 'PUT, POST');
       return reply(405, { error: 'method not allowed: use PUT' });
     }
+    const badType = refuseContentType(req, policy);
+    if (badType) return afterBody(req, () => reply(badType.code, { error: badType.error }));
     let id: string;
     try {
       id = decodeURIComponent(m[1]!);
@@ -191,13 +198,13 @@ export class CheckReportError extends BeaconError {
   }
 }
 
-/** Report a ttl check's status to the local agent (used by `beacon check pass|warn|fail ID`). */
+/** Report a ttl check's status to the local agent (used by `beacon check pass|warn|fail ID`); `token` is sent as a bearer token. */
 export async function reportCheck(
   address: CheckApiAddress,
   id: string,
   status: HealthStatus,
   note: string | undefined,
-  { signal, timeoutMs = 5_000 }: { signal?: AbortSignal; timeoutMs?: number } = {},
+  { signal, token, timeoutMs = 5_000 }: { signal?: AbortSignal; token?: string; timeoutMs?: number } = {},
 ): Promise<void> {
   const body = JSON.stringify({ status, ...(note !== undefined ? { note } : {}) });
   const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
@@ -208,7 +215,12 @@ export async function reportCheck(
         ...('socketPath' in address ? { socketPath: address.socketPath } : { host: address.host, port: address.port }),
         method: 'PUT',
         path: `/v1/check/${encodeURIComponent(id)}`,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          // The agent's api.token, when it has one (src/agent/api-guard.ts).
+          ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        },
         signal: AbortSignal.any(signals),
       },
       (res) => {

@@ -13,7 +13,7 @@ import { parseEtcd, parsePrefix } from './etcd.js';
 import { parseNode } from './node.js';
 import { parseServices } from './services.js';
 import { checkProblemsFiles, parseProblems } from './problems.js';
-import { parseApi } from './api.js';
+import { parseApi, readApiToken } from './api.js';
 import { parseMetrics } from './listen.js';
 import { dnsNameProblems, parseDns } from './dns.js';
 import { watcherSections, type WatcherSections } from './watcher.js';
@@ -72,7 +72,7 @@ export function parseClientConfig(raw: unknown, opts: ParseOptions = {}): Client
 
 /** How readConfigFile treats secrets other local users could read. */
 export interface ReadOptions {
-  /** `refuse` (default): a file holding etcd.password, or the etcd.keyFile it names, must grant nothing to "others". */
+  /** `refuse` (default): a file holding etcd.password or api.token, or the etcd.keyFile it names, must grant nothing to "others". */
   exposedSecrets?: 'refuse' | 'allow';
 }
 
@@ -90,6 +90,8 @@ export async function readConfigFile(path: string, opts: ReadOptions = {}): Prom
 async function refuseExposedSecrets(path: string, raw: unknown): Promise<void> {
   const etcd = isMapping(raw) && isMapping(raw.etcd) ? raw.etcd : undefined;
   if (etcd?.password !== undefined) await refuseIfOpen(path, 'holds a secret (etcd.password)');
+  const api = isMapping(raw) && isMapping(raw.api) ? raw.api : undefined;
+  if (api?.token !== undefined) await refuseIfOpen(path, 'holds a secret (api.token)');
   if (typeof etcd?.keyFile === 'string' && etcd.keyFile !== '') {
     await refuseIfOpen(resolve(dirname(path), etcd.keyFile), `is the private key named by etcd.keyFile in ${path}`);
   }
@@ -158,6 +160,7 @@ export async function loadAgentConfig(path: string, opts: ParseOptions & ReadOpt
   const raw = await readConfigFile(path, exposedSecrets ? { exposedSecrets } : {});
   const cfg = parseAgentConfig(raw, { env: process.env, hostname: hostname(), baseDir: dirname(resolve(path)), ...parseOpts });
   await checkProblemsFiles(cfg.problems); // the kernel rule file it names must load, too
+  if (cfg.api) await readApiToken(cfg.api); // and the API token file must be usable
   return cfg;
 }
 
@@ -169,8 +172,10 @@ export function formatConfigError(err: unknown, file?: string): string {
   return `${head}\n  ${err instanceof Error ? err.message : String(err)}`;
 }
 
-/** A copy of the config safe to print or log: the etcd password replaced by `***`. */
-export function redactConfig<T extends { etcd: EtcdConfig }>(config: T): T {
-  if (config.etcd.password === undefined) return config;
-  return { ...config, etcd: { ...config.etcd, password: '***' } };
+/** A copy of the config safe to print or log: the etcd password and the API token replaced by `***`. */
+export function redactConfig<T extends { etcd: EtcdConfig; api?: { token?: string } | null }>(config: T): T {
+  let out = config;
+  if (config.etcd.password !== undefined) out = { ...out, etcd: { ...config.etcd, password: '***' } };
+  if (config.api?.token !== undefined) out = { ...out, api: { ...config.api, token: '***' } };
+  return out;
 }

@@ -70,6 +70,8 @@ export class Registration extends EventEmitter {
   private lostLease: string | undefined;
   /** Revision of our latest write: puts at or below it echo our own (possibly superseded) writes. */
   private lastOwnRevision = 0n;
+  /** Leases this process granted (the latest few): only these may be taken back by pid (handleHolder). */
+  private readonly ownLeases: string[] = [];
 
   constructor(
     private readonly store: Store,
@@ -109,7 +111,7 @@ export class Registration extends EventEmitter {
     const verifyEvery = this.opts.verifyIntervalMs ?? 30_000;
     while (!signal.aborted) {
       if (!this.lease) {
-        const outcome = await this.register();
+        const outcome = await this.register(signal);
         if (outcome === 'registered') {
           backoff.reset();
           registerBackoff.reset();
@@ -260,7 +262,7 @@ export class Registration extends EventEmitter {
   }
 
   // Grant a lease and write everything in one transaction, unless another live lease holds the name.
-  private async register(): Promise<'registered' | 'retry' | 'conflict' | 'error'> {
+  private async register(signal?: AbortSignal): Promise<'registered' | 'retry' | 'conflict' | 'error'> {
     // A lease given up at our deadline may still be alive: a new etcd leader gives every lease its full
     // TTL again, a restarted etcd restores them from disk. Try it first, with the short keepalive
     // deadline: grant and txn calls can hang on a stopped member for the whole request timeout while the
@@ -290,6 +292,8 @@ export class Registration extends EventEmitter {
       );
       if (res.succeeded) {
         this.lease = grant;
+        this.ownLeases.push(grant.id);
+        if (this.ownLeases.length > 8) this.ownLeases.shift();
         this.deadline = started + grant.ttl * 1000;
         this.written = desired;
         this.lastOwnRevision = BigInt(res.revision);
@@ -301,7 +305,7 @@ export class Registration extends EventEmitter {
         return 'registered';
       }
       await this.store.revoke(grant.id).catch(() => undefined);
-      return await this.handleHolder(res.gets[0]);
+      return await this.handleHolder(res.gets[0], signal);
     } catch (err) {
       // The transaction may have been applied before the error: revoking makes it harmless.
       await this.store.revoke(grant.id).catch(() => undefined);
@@ -311,7 +315,7 @@ export class Registration extends EventEmitter {
   }
 
   // The live key exists under someone else's lease: ours from before a crash, garbage, or a real rival.
-  private async handleHolder(holder: KeyValue | undefined): Promise<'registered' | 'retry' | 'conflict' | 'error'> {
+  private async handleHolder(holder: KeyValue | undefined, signal?: AbortSignal): Promise<'registered' | 'retry' | 'conflict' | 'error'> {
     if (!holder) return 'retry';
     if (holder.lease === '') {
       // An unleased live record cannot be a live agent: remove it (only if unchanged) and retry.
@@ -332,15 +336,28 @@ export class Registration extends EventEmitter {
       // leases from disk after a restart and a new etcd leader gives each its full TTL again. Keep it:
       // revoking it deletes the live record without a leave marker, which every watcher must report as
       // NodeFailed (the fault suite saw every live node "fail" after a whole-cluster restart).
-      if ((rec as { pid: number }).pid === this.self.pid) {
+      // A pid is only unique within its PID namespace: an agent in another one (a container, `unshare
+      // --pid`) can have our pid, or one that looks dead from here. Only a lease this process granted is ours.
+      if ((rec as { pid: number }).pid === this.self.pid && this.ownLeases.includes(holder.lease)) {
         const kept = await this.keepOwnLease(holder.lease, holder.modRevision);
         if (kept !== 'gone') return kept;
       }
-      this.log.info({ lease: holder.lease, pid: (rec as { pid: number }).pid }, 'replacing stale registration of this machine');
-      await this.store.revoke(holder.lease);
-      return 'retry';
+      // Same machine and boot is no proof the holder is dead: revoke only a lease nobody keeps alive.
+      const keeper = await this.leaseKeeper(holder.lease, signal);
+      if (keeper === 'error') return 'error';
+      if (keeper === 'gone') return 'retry';
+      if (keeper === 'dead') {
+        this.log.info({ lease: holder.lease, pid: (rec as { pid: number }).pid }, 'replacing stale registration of this machine');
+        await this.store.revoke(holder.lease);
+        return 'retry';
+      }
     }
-    const who = rec instanceof DecodeError ? 'undecodable record' : `machine ${rec.machineId}, address ${rec.address}`;
+    const who =
+      rec instanceof DecodeError
+        ? 'undecodable record'
+        : mine
+          ? `another agent on this machine (pid ${rec.pid}, not this process's and not seen from here; its lease is kept alive)`
+          : `machine ${rec.machineId}, address ${rec.address}`;
     if (this.conflictHolder !== holder.lease) {
       this.conflictHolder = holder.lease;
       this.log.error(
@@ -350,6 +367,40 @@ export class Registration extends EventEmitter {
       this.emit('conflict', who);
     }
     return 'conflict';
+  }
+
+  // Whether someone keeps `lease` alive, told from its remaining TTL alone (etcd says nothing of who
+  // sends keepalives): unkept, it falls by the time elapsed; a keepalive puts it back to the granted TTL.
+  // etcd rounds each reading down to whole seconds, so a keepalive shows once it lands 2 s or more after
+  // the first reading. Any keeper sends one at least every TTL/3 (the config's limit) and gives up on it
+  // after the keepalive timeout (< 1 s): a lease silent for TTL/3 + 2 s by its own remaining TTL has no
+  // keeper. 'kept' as soon as a keepalive shows, 'dead' once it has been silent that long (a restarted
+  // agent's dead predecessor: at most TTL/3 + 3 s after the crash, 6.3 s at the default 10 s TTL),
+  // 'gone' when it expires meanwhile, 'error' when etcd does not answer.
+  private async leaseKeeper(lease: string, signal?: AbortSignal): Promise<'kept' | 'dead' | 'gone' | 'error'> {
+    try {
+      const first = await this.store.timeToLive(lease);
+      const seen = Date.now();
+      const silentEnough = (ttl: number) => first.grantedTtl - ttl - 1 >= first.grantedTtl / 3 + 2;
+      if (first.ttl <= 0) return 'gone';
+      if (silentEnough(first.ttl)) return 'dead';
+      while (!signal?.aborted) {
+        await sleep(250, signal);
+        const sent = Date.now();
+        const now = await this.store.timeToLive(lease);
+        if (now.ttl <= 0) return 'gone';
+        // Unkept, remaining = first's exact remaining − elapsed, so it always shows
+        // now.ttl < first.ttl + 1 − elapsed (seconds): anything more is a keepalive.
+        if (now.ttl >= first.ttl + 1 - (sent - seen) / 1000) return 'kept';
+        // Silent long enough; or, a backstop, watched past the last moment a keeper's keepalive could show.
+        if (silentEnough(now.ttl) || sent - seen > (first.grantedTtl * 1000) / 3 + 4_000) return 'dead';
+      }
+      return 'error';
+    } catch (err) {
+      if (err instanceof LeaseLostError) return 'gone';
+      this.noteFailure(err, 'lease timetolive');
+      return 'error';
+    }
   }
 
   // Take back this process's own lease if etcd still has it: 'registered', 'gone' (expired or revoked:

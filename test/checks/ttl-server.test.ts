@@ -108,4 +108,19 @@ test('loopback mode on port 0; other addresses are refused', async (t) => {
   await reportCheck({ host: '127.0.0.1', port: server.port! }, 'y', 'passing', 'fine');
   t.deepEqual(await nextResult(board, 'y'), { status: 'passing', output: 'fine' });
   t.throws(() => new TtlServer(board, { host: '0.0.0.0', port: 0 }, silent), { message: /loopback/ });
+  // The agent API's rules against web pages apply here too (src/agent/api-guard.ts).
+  const send = (headers: Record<string, string>) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: server.port!, method: 'POST', path: '/v1/check/y', headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end('{"status":"fail"}');
+    });
+  t.is(await send({ 'content-type': 'text/plain', origin: 'https://evil.example' }), 403);
+  t.is(await send({ 'content-type': 'text/plain' }), 415);
+  t.is(await send({ 'content-type': 'application/json', host: 'evil.example' }), 403);
+  t.is(await send({ 'content-type': 'application/json' }), 200);
+  t.deepEqual(await nextResult(board, 'y'), { status: 'critical', output: '' });
 });

@@ -1,36 +1,50 @@
 // `beacon check pass|warn|fail ID [--note TEXT]`: report a ttl (push) check to the local agent.
-import { DEFAULT_API_SOCKET, parseApi, type ApiConfig } from '../../config/api.js';
+import { resolve } from 'node:path';
+import { DEFAULT_API_SOCKET, parseApi, readApiToken, type ApiAddress, type ApiConfig } from '../../config/api.js';
 import { readConfigFile } from '../../config/load.js';
 import { parseSections } from '../../config/sections.js';
 import { CheckReportError, parseStatusWord, reportCheck } from '../../checks/ttl-server.js';
 import { ExitCode, type Command, type CommandContext } from '../command.js';
 import { reportConfigError } from '../report.js';
 
-/** The socket flag both local-API commands take. */
-export const SOCKET_OPTION = { socket: { type: 'string' } } as const;
+/** The flags both local-API commands take. */
+export const SOCKET_OPTION = { socket: { type: 'string' }, 'token-file': { type: 'string' } } as const;
+
+/** How to reach the local agent: its address and the token to send, if any. */
+export interface AgentTarget {
+  address: ApiAddress;
+  token?: string;
+}
 
 /**
  * Where the local agent listens: `--socket PATH`, else the `api` section of `--config FILE`, else
- * /run/beacon/agent.sock. Returns an exit code when that cannot be settled.
+ * /run/beacon/agent.sock; and the token: `--token-file FILE`, else that section's `api.token` or
+ * `api.tokenFile`. Returns an exit code when that cannot be settled.
  */
-export async function agentAddress(ctx: CommandContext, cmd: string): Promise<ApiConfig | number> {
+export async function agentAddress(ctx: CommandContext, cmd: string): Promise<AgentTarget | number> {
   const socket = ctx.values.socket;
-  if (typeof socket === 'string') {
-    if (socket === '') {
-      ctx.stderr.write(`beacon ${cmd}: --socket needs a path\n`);
-      return ExitCode.usage;
-    }
-    return { socketPath: socket, mode: 0 };
+  const tokenFile = ctx.values['token-file'];
+  if (tokenFile === '' || socket === '') {
+    ctx.stderr.write(`beacon ${cmd}: --${socket === '' ? 'socket' : 'token-file'} needs a path\n`);
+    return ExitCode.usage;
   }
   const path = ctx.values.config;
-  if (typeof path !== 'string') return { socketPath: DEFAULT_API_SOCKET, mode: 0 };
+  let api: ApiConfig = { socketPath: DEFAULT_API_SOCKET, mode: 0 };
   try {
-    const { api } = parseSections<{ api: ApiConfig | null }>(await readConfigFile(path), { api: parseApi }, {}, { ignoreOthers: true });
-    if (api) return api;
-    ctx.stderr.write(`beacon ${cmd}: the agent's local API is disabled in ${path} (api.enabled: false)\n`);
-    return ExitCode.usage;
+    if (typeof path === 'string') {
+      const parsed = parseSections<{ api: ApiConfig | null }>(await readConfigFile(path), { api: parseApi }, { baseDir: resolve(path, '..') }, { ignoreOthers: true });
+      if (!parsed.api) {
+        ctx.stderr.write(`beacon ${cmd}: the agent's local API is disabled in ${path} (api.enabled: false)\n`);
+        return ExitCode.usage;
+      }
+      api = parsed.api;
+    }
+    const address: ApiAddress = typeof socket === 'string' ? { socketPath: socket, mode: 0 } : api;
+    // The flag wins over the file's token, as flags do over files everywhere else.
+    const token = await readApiToken(typeof tokenFile === 'string' ? { ...address, tokenFile: resolve(tokenFile) } : api);
+    return { address, ...(token !== undefined ? { token } : {}) };
   } catch (err) {
-    return reportConfigError(ctx, err, path);
+    return reportConfigError(ctx, err, typeof path === 'string' ? path : undefined);
   }
 }
 
@@ -40,7 +54,7 @@ const VERBS = 'pass|warn|fail';
 export const checkCommand: Command = {
   name: 'check',
   summary: 'report the status of a ttl health check to the local agent',
-  usage: `beacon check ${VERBS} ID [--note TEXT] [--socket PATH] [-c FILE]`,
+  usage: `beacon check ${VERBS} ID [--note TEXT] [--socket PATH] [--token-file FILE] [-c FILE]`,
   options: { note: { type: 'string' }, ...SOCKET_OPTION },
   async run(ctx) {
     const [verb, id, ...extra] = ctx.positionals;
@@ -49,11 +63,11 @@ export const checkCommand: Command = {
       ctx.stderr.write(`beacon check: expected ${VERBS} and a check id\n\nUsage: ${checkCommand.usage}\n`);
       return ExitCode.usage;
     }
-    const address = await agentAddress(ctx, 'check');
-    if (typeof address === 'number') return address;
+    const target = await agentAddress(ctx, 'check');
+    if (typeof target === 'number') return target;
     const note = typeof ctx.values.note === 'string' ? ctx.values.note : undefined;
     try {
-      await reportCheck(address, id, status, note, { signal: ctx.signal });
+      await reportCheck(target.address, id, status, note, { signal: ctx.signal, ...(target.token !== undefined ? { token: target.token } : {}) });
       return ExitCode.ok;
     } catch (err) {
       if (!(err instanceof CheckReportError)) throw err;

@@ -17,7 +17,7 @@ function describe(m: MaintenanceState): string {
 export const maintCommand: Command = {
   name: 'maint',
   summary: 'put this node (or one service) into maintenance, or take it out, through the local agent',
-  usage: 'beacon maint enable|disable [--service NAME] --reason TEXT [--socket PATH] [-c FILE]',
+  usage: 'beacon maint enable|disable [--service NAME] --reason TEXT [--socket PATH] [--token-file FILE] [-c FILE]',
   options: { service: { type: 'string' }, reason: { type: 'string' }, ...SOCKET_OPTION },
   async run(ctx) {
     const [action, ...extra] = ctx.positionals;
@@ -31,13 +31,15 @@ export const maintCommand: Command = {
     const reason = typeof ctx.values.reason === 'string' ? ctx.values.reason.trim() : undefined;
     if (action === 'enable' && !reason) return fail('--reason TEXT is required to enable maintenance (it is shown in the endpoints\' output)');
     if (reason !== undefined && reason.length > MAX_REASON_CHARS) return fail(`--reason must be at most ${MAX_REASON_CHARS} characters`);
-    const address = await agentAddress(ctx, 'maint');
-    if (typeof address === 'number') return address;
+    const target = await agentAddress(ctx, 'maint');
+    if (typeof target === 'number') return target;
+    const { address } = target;
+    const token = target.token !== undefined ? { token: target.token } : {};
     try {
       const state =
         action === 'enable'
-          ? await requestMaintenance(address, service, reason!)
-          : await requestMaintenance(address, service, null, reason !== undefined ? { note: reason } : {});
+          ? await requestMaintenance(address, service, reason!, token)
+          : await requestMaintenance(address, service, null, { ...token, ...(reason !== undefined ? { note: reason } : {}) });
       ctx.stdout.write(`${describe(state)}\n`);
       return ExitCode.ok;
     } catch (err) {
