@@ -8,7 +8,8 @@ import { buildSnapshot, nodeViews } from '../../registry/reader.js';
 import type { EndpointRecord } from '../../types.js';
 import { decodeEvent, decodeStatus, type NodeEvent, type StatusRecord } from '../../watcher/events.js';
 import { ExitCode, type Command } from '../command.js';
-import { renderData, renderTable, useColour } from '../output.js';
+import { renderData, renderTable, useColour, writeSkipped } from '../output.js';
+import { safeText } from '../safe-text.js';
 import { age, conditionColumns, eventColumns, serviceColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 import { nodeJson } from './nodes.js';
@@ -94,7 +95,8 @@ function renderDescription(d: NodeDescription, colour: boolean, wide: boolean): 
     ['Watcher', d.status ? `${d.status.state} since ${d.status.since} (${d.status.reason || 'no reason'})` : '-'],
   ];
   const w = Math.max(...fields.map(([k]) => k.length)) + 1;
-  let out = fields.map(([k, v]) => `${`${k}:`.padEnd(w)}  ${v}`).join('\n') + '\n';
+  // Every value is record text: escaped like a table cell (not cut: this is the detailed view).
+  let out = fields.map(([k, v]) => `${`${k}:`.padEnd(w)}  ${safeText(v)}`).join('\n') + '\n';
   const section = (title: string, body: string | undefined) => {
     out += `${title}:\n${body === undefined ? '  <none>\n' : indent(body)}`;
   };
@@ -123,7 +125,7 @@ export const describeCommand: Command = {
         ctx.stderr.write(`beacon describe: node ${JSON.stringify(name)} not found\n`);
         return ExitCode.notFound;
       }
-      for (const e of d.errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+      writeSkipped(ctx.stderr, d.errors);
       if (format === 'json' || format === 'yaml') {
         const data = {
           ...nodeJson(d.node),

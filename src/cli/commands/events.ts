@@ -4,7 +4,8 @@ import type { KeyValue } from '../../etcd/store.js';
 import { DecodeError } from '../../errors.js';
 import { decodeEvent, type NodeEvent } from '../../watcher/events.js';
 import { ExitCode, type Command } from '../command.js';
-import { renderData, renderTable, useColour, writeView, type Format } from '../output.js';
+import { renderData, renderTable, toJson, useColour, writeSkipped, writeView, type Format } from '../output.js';
+import { safeText } from '../safe-text.js';
 import { eventColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 
@@ -25,7 +26,7 @@ function decodeAll(kvs: Iterable<KeyValue>, warn: (e: DecodeError) => void): Nod
 
 // One event as one line: a JSON line for scripts, else a table row without its header.
 function line(format: Format, e: NodeEvent, colour: boolean): string {
-  if (format === 'json') return `${JSON.stringify(eventJson(e))}\n`;
+  if (format === 'json') return `${toJson(eventJson(e))}\n`;
   if (format === 'yaml') return `---\n${renderData('yaml', eventJson(e))}`;
   return renderTable(eventColumns, [e], { wide: format === 'wide', colour }).split('\n')[1]! + '\n';
 }
@@ -40,7 +41,7 @@ export const eventsCommand: Command = {
     withStore(ctx, async ({ store, keys, format }) => {
       const warned = new Set<string>();
       const warn = (e: DecodeError) => {
-        if (!warned.has(e.message)) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+        if (!warned.has(e.message)) writeSkipped(ctx.stderr, [e]);
         warned.add(e.message);
       };
       // The first listing also tells an unreachable etcd (exit 4) from an empty journal.
@@ -68,7 +69,7 @@ export const eventsCommand: Command = {
         {
           requestTimeoutMs: store.requestTimeoutMs,
           onState: (kvs) => print(decodeAll(kvs.values(), warn)),
-          onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${err.message}); retrying\n` : 'etcd answering again\n'),
+          onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${safeText(err.message)}); retrying\n` : 'etcd answering again\n'),
         },
         ctx.signal,
       );

@@ -4,7 +4,8 @@ import { follow } from '../../client/follow.js';
 import type { Keys } from '../../etcd/keys.js';
 import type { KeyValue } from '../../etcd/store.js';
 import { ExitCode, type Command } from '../command.js';
-import { renderData, useColour, type Tone } from '../output.js';
+import { MAX_CELL_WIDTH, paint, renderData, toJson, useColour } from '../output.js';
+import { safeText } from '../safe-text.js';
 import { toneOf } from '../views.js';
 import { withStore } from '../with-store.js';
 
@@ -75,20 +76,19 @@ export const watchCommand: Command = {
   run: (ctx) =>
     withStore(ctx, async ({ store, keys, format }) => {
       const colour = useColour(ctx.stdout);
-      const paint = (s: string, tone: Tone | undefined) =>
-        colour && tone ? `${tone === 'good' ? '\x1b[32m' : tone === 'warn' ? '\x1b[33m' : '\x1b[31m'}${s}\x1b[0m` : s;
       const print = (type: 'put' | 'delete', key: string, kv: KeyValue | undefined, revision: string, resync: boolean) => {
         const { kind, name } = describeKey(keys, key);
         const value = type === 'put' ? parseValue(kv) : null;
         const line: ChangeLine = { time: new Date().toISOString(), type, kind, name, key, revision, value, resync };
         if (format === 'json' || format === 'yaml') {
-          ctx.stdout.write(format === 'json' ? `${JSON.stringify(line)}\n` : `---\n${renderData('yaml', line)}`);
+          ctx.stdout.write(format === 'json' ? `${toJson(line)}\n` : `---\n${renderData('yaml', line)}`);
           return;
         }
-        const word = summary(kind, value);
-        const what = type === 'delete' ? paint('DELETE', 'bad') : paint('PUT   ', undefined);
-        const cols = [line.time, what, kind.padEnd(13), name, paint(word, toneOf(word.split(' ')[0]!))];
-        if (format === 'wide') cols.push(`rev=${revision}`, key);
+        // The name, the summary and the key come from etcd: escaped (and cut) like table cells.
+        const word = safeText(summary(kind, value), MAX_CELL_WIDTH);
+        const what = type === 'delete' ? paint('DELETE', 'bad', colour) : paint('PUT   ', undefined, colour);
+        const cols = [line.time, what, kind.padEnd(13), safeText(name, MAX_CELL_WIDTH), paint(word, toneOf(word.split(' ')[0]!), colour)];
+        if (format === 'wide') cols.push(`rev=${revision}`, safeText(key));
         if (resync) cols.push('(resync)');
         ctx.stdout.write(`${cols.filter(Boolean).join('  ')}\n`);
       };
@@ -113,7 +113,7 @@ export const watchCommand: Command = {
             }
             known = new Map(kvs);
           },
-          onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${err.message}); retrying\n` : 'etcd answering again\n'),
+          onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${safeText(err.message)}); retrying\n` : 'etcd answering again\n'),
         },
         ctx.signal,
       );
