@@ -58,6 +58,8 @@ test.serial('a failing render and a refused check keep the old file; the rendere
   await waitFor(() => r.renderer.status().lastError?.stage === 'check', { what: 'a refused check' });
   t.is(r.renderer.status().checkFailures, 1);
   t.is(r.read(), 'a w=5 \n', 'the old file stays');
+  // The health file is written after the status changes (in order, asynchronously): wait for it to follow.
+  await waitFor(() => r.health()?.lastError?.stage === 'check', { what: 'the health file to report the refused check' });
   t.like(r.health(), { healthy: false, lastError: { stage: 'check' } });
 
   etcd.etcdctl(['put', r.keys.endpoint('web', 'b'), endpoint('web', 'b', 82, { meta: { weight: '1' }, tags: ['x', 'y'] })]);
