@@ -3,6 +3,7 @@
 // escape what their serialisers leave raw. Nothing from etcd reaches a terminal as a control sequence.
 import type { Writable } from 'node:stream';
 import { Document, visit } from 'yaml';
+import { DecodeError } from '../errors.js';
 import { displayWidth, escapeJson, hasUnsafe, padDisplay, safeText, UNSAFE_CHARS } from './safe-text.js';
 
 /** How a cell reads at a glance; coloured only on a terminal. */
@@ -97,9 +98,19 @@ export function parseFormat(value: unknown): Format | { error: string } {
   return { error: `unknown output format ${JSON.stringify(value)} (expected ${FORMATS.join('|')})` };
 }
 
-/** One stderr line per record a view skipped: the key and the reason come from etcd, so they are escaped. */
+/** Longest key shown in a skipped-record warning (a key can be as long as etcd allows). */
+const MAX_KEY_WIDTH = 300;
+
+/**
+ * One stderr line per record a view skipped (`warning: skipped KEY: REASON`). The key comes from etcd: it is
+ * escaped here, from the raw key (DecodeError's message has it escaped for logs already; escaping that
+ * again would show `\\u001b`).
+ */
 export function writeSkipped(err: Writable, errors: readonly Error[]): void {
-  for (const e of errors) err.write(`warning: skipped ${safeText(e.message)}\n`);
+  for (const e of errors) {
+    const text = e instanceof DecodeError ? `${safeText(e.key, MAX_KEY_WIDTH)}: ${safeText(e.problem)}` : safeText(e.message);
+    err.write(`warning: skipped ${text}\n`);
+  }
 }
 
 /** Write a view in the chosen format: JSON (and YAML, the same data) is the stable shape for scripts. */

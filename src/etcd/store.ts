@@ -15,6 +15,8 @@ export interface KeyValue {
   version: string;
   /** Lease id in hex ('' when the key has no lease). */
   lease: string;
+  /** The value was too large to read; value is empty. */
+  tooLarge?: true;
 }
 
 /** A prefix listing and the revision it was read at (watch from revision + 1). */

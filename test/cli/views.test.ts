@@ -15,16 +15,18 @@ const running: BeaconProcess[] = [];
 
 function event(id: string, type: string, node: string, time: string): string {
   return JSON.stringify({
-    schema: 1, id, event: type, node, time, reason: 'test', detectedBy: 'watch', lease: '', bootId: '', address: '', previous: 'unknown', hooks: {},
+    schema: 1, id, event: type, node, time, reason: 'Registered', detectedBy: 'watch', lease: '', bootId: '', address: '', previous: 'unknown', hooks: {},
   });
 }
 
 test.before(async () => {
   etcd = await EtcdCluster.start();
   agent = await startAgent(etcd.endpoints, 'node1', { web: [], api: [] });
-  etcd.etcdctl(['put', keys.watcherEvent('node1.x.NodeJoined'), event('node1.x.NodeJoined', 'NodeJoined', 'node1', '2024-05-01T10:00:00.000Z')]);
-  etcd.etcdctl(['put', keys.watcherEvent('other.x.NodeFailed'), event('other.x.NodeFailed', 'NodeFailed', 'other', '2024-05-01T10:00:01.000Z')]);
-  const conditions = { schema: 1, node: 'node1', bootId: '', watermark: null, conditions: [
+  // Under a lease, as the watcher writes them (its retention lease): readers skip events without one.
+  const lease = /lease ([0-9a-f]+) granted/.exec(etcd.etcdctl(['lease', 'grant', '600']))![1]!;
+  etcd.etcdctl(['put', `--lease=${lease}`, keys.watcherEvent('node1.x.NodeJoined'), event('node1.x.NodeJoined', 'NodeJoined', 'node1', '2024-05-01T10:00:00.000Z')]);
+  etcd.etcdctl(['put', `--lease=${lease}`, keys.watcherEvent('other.x.NodeFailed'), event('other.x.NodeFailed', 'NodeFailed', 'other', '2024-05-01T10:00:01.000Z')]);
+  const conditions = { schema: 1, node: 'node1', bootId: 'b', watermark: null, conditions: [
     { type: 'KernelDeadlock', status: 'False', reason: 'KernelHasNoDeadlock', message: 'kernel has no deadlock', lastTransitionTime: '2024-05-01T10:00:00.000Z' },
   ] };
   etcd.etcdctl(['put', keys.conditions('node1'), JSON.stringify(conditions)]);

@@ -8,6 +8,7 @@ import type { KeyValue } from '../../src/etcd/store.js';
 import { TemplateError, buildContext, compileTemplate } from '../../src/render/template.js';
 import { codeBlocks, readDoc } from '../docs/markdown.js';
 import { REPO_ROOT } from '../helpers/process.js';
+import { LEASE, liveRecord } from '../helpers/records.js';
 
 const keys = new Keys();
 
@@ -16,11 +17,11 @@ function kv(key: string, value: object): KeyValue {
 }
 
 function endpoint(service: string, node: string, port: number, extra: Record<string, unknown> = {}): KeyValue {
-  return kv(keys.endpoint(service, node), { schema: 1, id: `${node}/${service}`, service, node, address: '10.0.0.1', port, protocol: 'tcp', tags: [], meta: {}, health: 'passing', output: '', since: '', lease: '', ...extra });
+  return kv(keys.endpoint(service, node), { schema: 1, id: `${node}/${service}`, service, node, address: '10.0.0.1', port, protocol: 'tcp', tags: [], meta: {}, health: 'passing', output: '', since: '2024-05-01T10:00:00.000Z', lease: LEASE, ...extra });
 }
 
 function live(name: string, address: string): KeyValue {
-  return kv(keys.live(name), { schema: 1, name, state: 'up', bootId: 'b', machineId: 'm', address, labels: {}, lease: '' });
+  return kv(keys.live(name), liveRecord({ name, address }));
 }
 
 const registry = [
