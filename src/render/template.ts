@@ -50,6 +50,11 @@ function shown(v: unknown): string {
   return (s.length > 60 ? `${s.slice(0, 57)}...` : s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+// An IPv4 or IPv6 address as the schema allows it: what net.isIP takes, without an IPv6 zone (`%eth0`).
+function ipVersion(v: unknown): 0 | 4 | 6 {
+  return typeof v === 'string' && !v.includes('%') ? (isIP(v) as 0 | 4 | 6) : 0;
+}
+
 // Helpers: few, and each one total (no helper that can reach outside the context except `env`). The
 // checking ones (`hostport`, `ip`, `token`) are the template's own defence: records reach the context
 // validated by the registry's codec, but a value that would change the config's structure fails the render
@@ -76,14 +81,15 @@ function helpers(env: NodeJS.ProcessEnv): Record<string, Handlebars.HelperDelega
     },
     /** `{{hostport address port}}`: `10.0.0.1:80`, `[fd00::1]:80`; anything but an IP address and a port 1-65535 fails the render. */
     hostport(address: unknown, port: unknown) {
-      if (typeof address !== 'string' || isIP(address) === 0) throw new Error(`hostport: not an IP address: ${shown(address)}`);
+      const version = ipVersion(address);
+      if (version === 0) throw new Error(`hostport: not an IP address: ${shown(address)}`);
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`hostport: not a port: ${shown(port)}`);
-      return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+      return version === 6 ? `[${String(address)}]:${port}` : `${String(address)}:${port}`;
     },
     /** `{{ip address}}`: the address itself; anything but an IPv4 or IPv6 address fails the render. */
     ip(address: unknown) {
-      if (typeof address !== 'string' || isIP(address) === 0) throw new Error(`ip: not an IP address: ${shown(address)}`);
-      return address;
+      if (ipVersion(address) === 0) throw new Error(`ip: not an IP address: ${shown(address)}`);
+      return String(address);
     },
     /** `{{token (lookup meta "weight")}}`: free text only when it is one plain token (TOKEN_RE), else the render fails. */
     token(value: unknown) {

@@ -86,7 +86,7 @@ test('hostport: IPv4 and bracketed IPv6 with a port; anything else fails the ren
   t.is(render(ctx('fd00::1', 8080)), 'server [fd00::1]:8080;');
   const err = t.throws(() => render(ctx(INJECTION, 80)), { message: /hostport: not an IP address/ });
   t.false(/\n/.test(err?.message ?? ''), 'the error quotes the value on one line');
-  for (const bad of ['10.0.0.1:80', '[::1]', 'example.com', '10.0.0.256', '', ' 10.0.0.1']) t.throws(() => render(ctx(bad, 80)), undefined, bad);
+  for (const bad of ['10.0.0.1:80', '[::1]', 'example.com', '10.0.0.256', '', ' 10.0.0.1', 'fe80::1%eth0', 7]) t.throws(() => render(ctx(bad, 80)), undefined, String(bad));
   for (const port of [0, 65536, 80.5, '80', NaN]) t.throws(() => render(ctx('10.0.0.1', port)), { message: /hostport: not a port/ }, String(port));
 });
 
