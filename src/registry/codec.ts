@@ -77,7 +77,7 @@ function validator(kind: RecordKind): ValidateFunction {
   if (!v) {
     if (!ajv) {
       // strict: a schema mistake (unknown keyword, bad pattern) fails at compile time, not silently.
-      ajv = new Ajv2020({ strict: true, allErrors: false, inlineRefs: false, code: { optimize: false } });
+      ajv = new Ajv2020({ strict: true, allErrors: false, inlineRefs: false, verbose: true, code: { optimize: false } });
       ajv.addSchema(defs);
       // Schemas that others refer to by URL must be known before those compile.
       ajv.addSchema(watcherEvent);
@@ -215,16 +215,25 @@ function describeError(errors: readonly ErrorObject[]): string {
   const e = errors.find((x) => !(x.keyword === 'type' && (x.params as { type?: string }).type === 'null')) ?? errors[0];
   if (!e) return 'invalid record';
   const pointer = e.instancePath || '/';
+  // A key of a map that fails its definition: ajv reports the pattern first, then `propertyNames`.
+  if (e.keyword === 'pattern' && errors.some((x) => x.keyword === 'propertyNames' && x.instancePath === e.instancePath)) {
+    const def = DEF_NAMES.get(e.parentSchema as object);
+    return escapeText(`${pointer}: has a key that is not ${def ? `a valid ${def} (schema/v1/defs.json)` : 'allowed'}`, MAX_PROBLEM_CHARS);
+  }
   return escapeText(`${pointer}: ${reasonOf(e)}`, MAX_PROBLEM_CHARS);
 }
+
+// The shared definitions by identity: ajv's verbose errors carry the schema object that failed.
+const DEF_NAMES = new Map<object, string>(Object.entries(defs.$defs).map(([name, schema]) => [schema as object, name]));
 
 function reasonOf(e: ErrorObject): string {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'pattern': {
       // Name the definition the value fails (`ip`, `lease`, `name`...) rather than print a long regex.
-      const def = /\$defs\/([A-Za-z]+)\/pattern$/.exec(e.schemaPath)?.[1];
-      return def ? `must be a valid ${def} (schema/v1/defs.json)` : 'must match its pattern';
+      const def = DEF_NAMES.get(e.parentSchema as object);
+      const what = def ? `a valid ${def} (schema/v1/defs.json)` : 'of the allowed form';
+      return e.propertyName !== undefined ? `has a key that is not ${what}` : `must be ${what}`;
     }
     case 'enum':
       return `must be one of ${(p.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`;
