@@ -1,4 +1,5 @@
 // Typed errors: callers act on the class, never on the message. Foreign errors travel as `cause`.
+import { escapeText } from './util/text.js';
 
 /** Base of every error beacon throws on purpose. */
 export class BeaconError extends Error {
@@ -62,14 +63,18 @@ export class NameConflictError extends BeaconError {
   }
 }
 
-/** A stored value could not be decoded (garbage bytes, bad JSON, unknown schema). */
+/**
+ * A stored value could not be decoded (garbage bytes, bad JSON, unknown schema, a field the schema
+ * refuses). `key` is the raw key; the message has it escaped and capped (keys are untrusted too) and
+ * never contains the value.
+ */
 export class DecodeError extends BeaconError {
   constructor(
     readonly key: string,
-    problem: string,
+    readonly problem: string,
     options?: { cause?: unknown },
   ) {
-    super(`${key}: ${problem}`, options);
+    super(`${escapeText(key)}: ${escapeText(problem)}`, options);
   }
 }
 

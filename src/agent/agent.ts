@@ -10,7 +10,7 @@ import type { EndpointHealthState } from '../checks/health.js';
 import { UnknownCheckError } from '../checks/ttl.js';
 import { loadKernelRules } from '../config/problems.js';
 import type { AgentConfig, ServiceConfig } from '../config/types.js';
-import { EtcdUnavailableError } from '../errors.js';
+import { EtcdUnavailableError, type DecodeError } from '../errors.js';
 import { Keys, SkyDnsKeys } from '../etcd/keys.js';
 import { dnsInstance, dnsService } from '../config/dns.js';
 import { Store, type Grant } from '../etcd/store.js';
@@ -30,6 +30,7 @@ import {
   type NodeUtilization,
 } from '../types.js';
 import { Backoff, sleep } from '../util/time.js';
+import { escapeText } from '../util/text.js';
 import { AgentApi, UnknownServiceError, type AgentApiHandler, type MaintenanceState } from './api.js';
 import { NodeProblems, type ProblemsRestore } from './problems.js';
 import type { AgentMetrics, AgentState } from '../metrics/agent-metrics.js';
@@ -395,10 +396,12 @@ export class Agent implements AgentApiHandler {
           store.getMany([this.keys.maintenance(node), this.keys.conditions(node)]),
           problems ? store.list(this.keys.nodeEvents(node)) : undefined,
         ]);
-        const m = decodeMaintenance(kvs[0]);
+        // One of our own records that fails the schema is ignored (and said once): start from defaults.
+        const bad = (err: DecodeError) => log.warn({ key: escapeText(err.key), problem: escapeText(err.problem) }, 'own record ignored: fails the schema');
+        const m = decodeMaintenance(kvs[0], bad);
         this.restoreMaintenance(m);
-        const record = decodeConditions(kvs[1]);
-        const times = (events?.kvs ?? []).map(eventLastTime).filter((t): t is number => t !== undefined);
+        const record = decodeConditions(kvs[1], bad);
+        const times = (events?.kvs ?? []).map((kv) => eventLastTime(kv, bad)).filter((t): t is number => t !== undefined);
         log.info(
           { maintenance: m ? this.maint : undefined, conditions: record !== undefined, events: events?.kvs.length, bootId: identity.bootId },
           'previous state read',

@@ -1,10 +1,12 @@
 // The Health records the agent writes besides the node and endpoint records (docs/keys.md):
-// node conditions, the maintenance marker and node problem events, with tolerant decoders for
-// reading its own previous records back at start (garbage is ignored, never fatal).
+// node conditions, the maintenance marker and node problem events, with decoders (the one codec) for
+// reading its own previous records back at start (a record that fails is ignored, never fatal).
 import type { EndpointHealthState } from '../checks/health.js';
 import type { ServiceConfig } from '../config/types.js';
+import { DecodeError } from '../errors.js';
 import type { KeyValue } from '../etcd/store.js';
 import type { SelectedAddress } from '../facts/address.js';
+import { decodeRecord, type RecordTypes } from '../registry/codec.js';
 import type { Condition, ProblemEvent } from '../problems/types.js';
 import { SCHEMA_VERSION, type EndpointRecord, type NodeFacts, type NodeRecord, type NodeUtilization } from '../types.js';
 import { VERSION } from '../version.js';
@@ -113,53 +115,36 @@ export function eventRecord(node: string, e: ProblemEvent): EventRecord {
   };
 }
 
-function parse(kv: KeyValue | undefined): Record<string, unknown> | undefined {
-  if (!kv || kv.value.length > 256 * 1024) return undefined;
-  try {
-    const v: unknown = JSON.parse(kv.value.toString('utf8'));
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-    const o = v as Record<string, unknown>;
-    return o.schema === SCHEMA_VERSION ? o : undefined;
-  } catch {
+/** Told of a record of the agent's own that fails the codec (it is then ignored). */
+export type RecordError = (err: DecodeError) => void;
+
+// Through the one codec (schema/v1/): a record the agent cannot trust is ignored, never fatal.
+function read<K extends 'node-conditions' | 'node-maintenance' | 'node-event'>(
+  kind: K,
+  kv: KeyValue | undefined,
+  onError: RecordError | undefined,
+): RecordTypes[K] | undefined {
+  if (!kv) return undefined;
+  const r = decodeRecord(kind, kv);
+  if (r instanceof DecodeError) {
+    onError?.(r);
     return undefined;
   }
+  return r;
 }
 
-const STATUSES = new Set(['True', 'False', 'Unknown']);
-
-function isCondition(c: unknown): c is Condition {
-  if (typeof c !== 'object' || c === null) return false;
-  const o = c as Record<string, unknown>;
-  return (
-    typeof o.type === 'string' &&
-    typeof o.status === 'string' &&
-    STATUSES.has(o.status) &&
-    typeof o.reason === 'string' &&
-    typeof o.message === 'string' &&
-    typeof o.lastTransitionTime === 'string'
-  );
+/** A conditions record, or undefined for anything else (absent, or failing schema/v1/node-conditions.json). */
+export function decodeConditions(kv: KeyValue | undefined, onError?: RecordError): ConditionsRecord | undefined {
+  return read('node-conditions', kv, onError);
 }
 
-/** A conditions record, or undefined for anything else (absent, garbage, another schema). */
-export function decodeConditions(kv: KeyValue | undefined): ConditionsRecord | undefined {
-  const o = parse(kv);
-  if (!o || !Array.isArray(o.conditions) || typeof o.bootId !== 'string') return undefined;
-  if (o.watermark !== null && typeof o.watermark !== 'string') return undefined;
-  return { ...(o as unknown as ConditionsRecord), conditions: o.conditions.filter(isCondition) };
-}
-
-/** A maintenance record, or undefined. */
-export function decodeMaintenance(kv: KeyValue | undefined): MaintenanceRecord | undefined {
-  const o = parse(kv);
-  if (!o || (o.reason !== null && typeof o.reason !== 'string')) return undefined;
-  const services = typeof o.services === 'object' && o.services !== null && !Array.isArray(o.services) ? o.services : {};
-  const clean = Object.fromEntries(Object.entries(services).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  return { ...(o as unknown as MaintenanceRecord), services: clean };
+/** A maintenance record, or undefined (absent, or failing schema/v1/node-maintenance.json). */
+export function decodeMaintenance(kv: KeyValue | undefined, onError?: RecordError): MaintenanceRecord | undefined {
+  return read('node-maintenance', kv, onError);
 }
 
 /** The `lastTime` of an event record in ms, or undefined. */
-export function eventLastTime(kv: KeyValue): number | undefined {
-  const o = parse(kv);
-  const t = typeof o?.lastTime === 'string' ? Date.parse(o.lastTime) : NaN;
+export function eventLastTime(kv: KeyValue, onError?: RecordError): number | undefined {
+  const t = Date.parse(read('node-event', kv, onError)?.lastTime ?? '');
   return Number.isNaN(t) ? undefined : t;
 }

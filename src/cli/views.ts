@@ -1,4 +1,5 @@
-// Table views shared by commands (nodes, services, demo): columns for each record kind.
+// Table views shared by commands (nodes, services, demo): columns for each record kind. Cells are raw record
+// text here; renderTable escapes and caps them (src/cli/safe-text.ts).
 import type { NodeView } from '../registry/reader.js';
 import type { Condition } from '../problems/types.js';
 import type { EndpointRecord } from '../types.js';
@@ -86,7 +87,7 @@ export const serviceColumns: Column<EndpointRecord>[] = [
   { header: 'SINCE', wide: true, get: (e) => age(e.since) },
   { header: 'PROTOCOL', wide: true, get: (e) => e.protocol },
   { header: 'META', wide: true, get: (e) => Object.entries(e.meta ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-' },
-  { header: 'OUTPUT', wide: true, get: (e) => (e.output ?? '').split('\n')[0]!.slice(0, 60) || '-' },
+  { header: 'OUTPUT', wide: true, get: (e) => Array.from((e.output ?? '').split('\n')[0]!).slice(0, 60).join('') || '-' },
 ];
 
 /** Columns of the watcher events table. */

@@ -10,6 +10,7 @@ export interface WatcherState {
   readonly etcdAnswering: boolean;
   stats(): { resyncs: number };
   nodeStates(): Map<string, SeenState>;
+  invalidRecords?(): { current: number; total: number };
 }
 
 const SEEN_STATES: readonly SeenState[] = ['up', 'leaving', 'left', 'failed', 'unknown'];
@@ -64,13 +65,32 @@ export class WatcherMetrics implements WatcherObserver {
     });
     new Gauge({
       name: 'beacon_watcher_nodes',
-      help: 'Known nodes by state in this watcher\'s copy of the registry: up, leaving, left, failed, unknown (unreadable identity).',
+      help: 'Known nodes by state in this watcher\'s copy of the registry: up, leaving, left, failed (valid records only), unknown (live record or identity fails the schema).',
       labelNames: ['status'],
       registers,
       collect() {
         const counts = new Map<SeenState, number>(SEEN_STATES.map((s) => [s, 0]));
         for (const s of self()?.nodeStates().values() ?? []) counts.set(s, (counts.get(s) ?? 0) + 1);
         for (const [status, n] of counts) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'beacon_watcher_invalid_records',
+      help: 'Node and service keys whose current value fails the record schema (schema/v1/) or is not a key beacon writes: skipped by this watcher.',
+      registers,
+      collect() {
+        this.set(self()?.invalidRecords?.().current ?? 0);
+      },
+    });
+    let seenInvalid = 0;
+    new Counter({
+      name: 'beacon_watcher_invalid_records_total',
+      help: 'Distinct (key, mod revision) values this watcher refused: each counted once however often it is read again.',
+      registers,
+      collect() {
+        const now = self()?.invalidRecords?.().total ?? 0;
+        if (now > seenInvalid) this.inc(now - seenInvalid);
+        seenInvalid = Math.max(seenInvalid, now);
       },
     });
   }

@@ -1,10 +1,11 @@
-// Read the registry back for consumers (CLI, client library): decode, skip and count garbage.
+// Read the registry back for consumers (CLI, client library): decode (the one codec, schema/v1/), skip and
+// count what fails.
 import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
 import type { Condition } from '../problems/types.js';
 import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
-import { decode, decodeEndpoint, decodeIdentity, decodeNode } from './codec.js';
+import { decodeKey } from './codec.js';
 
 /** What is known of one node name: its live record (if registered) and its identity. */
 export interface NodeEntry {
@@ -13,6 +14,8 @@ export interface NodeEntry {
   identity?: NodeIdentity;
   /** The node's conditions record (agents with `problems` configured), while registered. */
   conditions?: Condition[];
+  /** A live key exists but fails the schema: registered or not is unknown, so views leave the node out. */
+  liveUnreadable?: true;
 }
 
 /** How a node looks to a reader: `up`/`leaving` while registered; `left` or `failed` after. */
@@ -58,26 +61,16 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
   // Attached after the loop: a conditions key alone (no live or identity record) makes no node.
   const conditions = new Map<string, Condition[]>();
   for (const kv of kvs) {
-    const k = keys.parse(kv.key);
-    if (k.kind === 'live') {
-      const r = decodeNode(kv);
-      if (r instanceof DecodeError) snap.errors.push(r);
-      else if (r.name !== k.node) snap.errors.push(new DecodeError(kv.key, `name ${JSON.stringify(r.name)} does not match key`));
-      else entry(k.node).live = r;
-    } else if (k.kind === 'identity') {
-      const r = decodeIdentity(kv);
-      if (r instanceof DecodeError) snap.errors.push(r);
-      else entry(k.node).identity = r;
-    } else if (k.kind === 'conditions') {
-      const r = decode<{ conditions: unknown[] }>(kv, { conditions: 'array' });
-      if (r instanceof DecodeError) snap.errors.push(r);
-      else conditions.set(k.node, r.conditions.filter(isCondition));
-    } else if (k.kind === 'endpoint') {
-      const r = decodeEndpoint(kv);
-      if (r instanceof DecodeError) snap.errors.push(r);
-      else if (r.service !== k.service || r.node !== k.node) snap.errors.push(new DecodeError(kv.key, 'record does not match key'));
-      else snap.endpoints.push(r);
-    }
+    const r = decodeKey(keys, kv);
+    if (r === undefined) continue; // not a key beacon writes: not ours to judge
+    if (r instanceof DecodeError) {
+      snap.errors.push(r);
+      const k = keys.parse(kv.key);
+      if (k.kind === 'live') entry(k.node).liveUnreadable = true;
+    } else if (r.kind === 'node-live') entry(r.record.name).live = r.record;
+    else if (r.kind === 'node-identity') entry(r.record.name).identity = r.record;
+    else if (r.kind === 'node-conditions') conditions.set(r.record.node, r.record.conditions);
+    else if (r.kind === 'endpoint') snap.endpoints.push(r.record);
   }
   for (const [node, list] of conditions) {
     const e = snap.nodes.get(node);
@@ -85,13 +78,6 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
   }
   snap.endpoints.sort((a, b) => a.service.localeCompare(b.service) || a.node.localeCompare(b.node));
   return snap;
-}
-
-// A condition with the fields the views read; anything else in the array is skipped.
-function isCondition(c: unknown): c is Condition {
-  if (typeof c !== 'object' || c === null) return false;
-  const o = c as Record<string, unknown>;
-  return typeof o.type === 'string' && typeof o.status === 'string' && typeof o.reason === 'string' && typeof o.message === 'string';
 }
 
 /** The status of a node entry: registered, or gone gracefully (leave marker on its lease), or failed. */
@@ -106,6 +92,8 @@ export function nodeViews(snap: Snapshot): NodeView[] {
   const services = new Map<string, string[]>();
   for (const ep of snap.endpoints) services.set(ep.node, [...(services.get(ep.node) ?? []), ep.service]);
   return [...snap.nodes.values()]
+    // Neither up nor failed can be claimed for a node whose live record is unreadable (its error says why).
+    .filter((e) => e.live || !e.liveUnreadable)
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((e) => {
       const src = e.live ?? e.identity;

@@ -2,6 +2,7 @@
 // misspelt field fails the render (and the old file stays) instead of silently rendering nothing.
 // docs/consumers.md ("Rendering") documents the context and the helpers.
 import Handlebars from 'handlebars';
+import { isIP } from 'node:net';
 import { isValidName, type Keys } from '../etcd/keys.js';
 import type { KeyValue } from '../etcd/store.js';
 import { buildSnapshot, nodeViews, type NodeView } from '../registry/reader.js';
@@ -40,7 +41,24 @@ export interface TemplateOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-// Helpers: few, and each one total (no helper that can reach outside the context except `env`).
+/** What `token` lets through: letters, digits and `. _ - : / @ + = ,`, nothing a config syntax gives a meaning. */
+const TOKEN_RE = /^[A-Za-z0-9._:/@+=,-]{1,253}$/;
+
+// A value about to be placed into a config file, shown in a render error: short and escaped, never raw.
+function shown(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
+  return (s.length > 60 ? `${s.slice(0, 57)}...` : s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+// An IPv4 or IPv6 address as the schema allows it: what net.isIP takes, without an IPv6 zone (`%eth0`).
+function ipVersion(v: unknown): 0 | 4 | 6 {
+  return typeof v === 'string' && !v.includes('%') ? (isIP(v) as 0 | 4 | 6) : 0;
+}
+
+// Helpers: few, and each one total (no helper that can reach outside the context except `env`). The
+// checking ones (`hostport`, `ip`, `token`) are the template's own defence: records reach the context
+// validated by the registry's codec, but a value that would change the config's structure fails the render
+// (and the old file stays) rather than being written, whatever let it through.
 function helpers(env: NodeJS.ProcessEnv): Record<string, Handlebars.HelperDelegate> {
   return {
     /** `{{join list ", "}}`: an array's items joined (default separator ","). */
@@ -60,6 +78,24 @@ function helpers(env: NodeJS.ProcessEnv): Record<string, Handlebars.HelperDelega
     /** `{{#if (eq a b)}}`: strict equality, for branching on health, status or a label. */
     eq(a: unknown, b: unknown) {
       return a === b;
+    },
+    /** `{{hostport address port}}`: `10.0.0.1:80`, `[fd00::1]:80`; anything but an IP address and a port 1-65535 fails the render. */
+    hostport(address: unknown, port: unknown) {
+      const version = ipVersion(address);
+      if (version === 0) throw new Error(`hostport: not an IP address: ${shown(address)}`);
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`hostport: not a port: ${shown(port)}`);
+      return version === 6 ? `[${String(address)}]:${port}` : `${String(address)}:${port}`;
+    },
+    /** `{{ip address}}`: the address itself; anything but an IPv4 or IPv6 address fails the render. */
+    ip(address: unknown) {
+      if (ipVersion(address) === 0) throw new Error(`ip: not an IP address: ${shown(address)}`);
+      return String(address);
+    },
+    /** `{{token (lookup meta "weight")}}`: free text only when it is one plain token (TOKEN_RE), else the render fails. */
+    token(value: unknown) {
+      const s = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+      if (typeof s !== 'string' || !TOKEN_RE.test(s)) throw new Error(`token: not a plain token (letters, digits, . _ - : / @ + = ,): ${shown(value)}`);
+      return s;
     },
   };
 }

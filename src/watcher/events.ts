@@ -1,8 +1,9 @@
 // The watcher's vocabulary: event types, the node status it keeps, events and reactions as stored in etcd.
-// Pure shapes and decoders; garbage never throws out of here (one bad key must not stop the watcher).
+// Pure shapes and decoders (through the one codec, schema/v1/watcher-*.json); garbage never throws out of
+// here (one bad key must not stop the watcher).
 import { DecodeError } from '../errors.js';
 import type { KeyValue } from '../etcd/store.js';
-import { decode } from '../registry/codec.js';
+import { decodeRecord } from '../registry/codec.js';
 import { SCHEMA_VERSION } from '../types.js';
 
 /** Every event type the watcher raises (the Health work adds ConditionChanged and EndpointCritical). */
@@ -133,33 +134,17 @@ export function reactionId(event: string, hook: string): string {
   return `${event}.${hook}`;
 }
 
-const STATES: readonly string[] = ['up', 'leaving', 'left', 'failed'];
-const REACTION_STATES: readonly string[] = ['pending', 'running', 'done', 'failed', 'suppressed'];
-
-/** Decode a status record. */
+/** Decode a status record (schema/v1/watcher-status.json). */
 export function decodeStatus(kv: KeyValue): StatusRecord | DecodeError {
-  const o = decode<StatusRecord>(kv, {
-    node: 'string', state: 'string', since: 'string', lastSeen: 'string', reason: 'string', lease: 'string', bootId: 'string', address: 'string',
-  });
-  if (o instanceof DecodeError) return o;
-  return STATES.includes(o.state) ? o : new DecodeError(kv.key, `unknown state ${JSON.stringify(o.state)}`);
+  return decodeRecord('watcher-status', kv);
 }
 
-/** Decode a reaction record. */
+/** Decode a reaction record (schema/v1/watcher-reaction.json). */
 export function decodeReaction(kv: KeyValue): ReactionRecord | DecodeError {
-  const o = decode<ReactionRecord>(kv, {
-    id: 'string', hook: 'string', state: 'string', notBefore: 'string', createdAt: 'string', updatedAt: 'string', event: 'object', attempts: 'array',
-  });
-  if (o instanceof DecodeError) return o;
-  if (!REACTION_STATES.includes(o.state)) return new DecodeError(kv.key, `unknown state ${JSON.stringify(o.state)}`);
-  const ev = o.event as unknown as Record<string, unknown>;
-  if (typeof ev.id !== 'string' || typeof ev.node !== 'string' || typeof ev.event !== 'string') {
-    return new DecodeError(kv.key, 'field event is not an event');
-  }
-  return o;
+  return decodeRecord('watcher-reaction', kv);
 }
 
-/** Decode a stored event. */
+/** Decode a stored event (schema/v1/watcher-event.json). */
 export function decodeEvent(kv: KeyValue): NodeEvent | DecodeError {
-  return decode<NodeEvent>(kv, { id: 'string', event: 'string', node: 'string', time: 'string', hooks: 'object' });
+  return decodeRecord('watcher-event', kv);
 }

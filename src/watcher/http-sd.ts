@@ -6,7 +6,8 @@ import { follow, type FollowStore } from '../client/follow.js';
 import { DecodeError } from '../errors.js';
 import { isValidName, type Keys } from '../etcd/keys.js';
 import type { KeyValue } from '../etcd/store.js';
-import { decodeEndpoint } from '../registry/codec.js';
+import { decodeKey } from '../registry/codec.js';
+import { escapeText } from '../util/text.js';
 import type { EndpointHealth, EndpointRecord } from '../types.js';
 
 /** One target group of the http_sd format. */
@@ -77,6 +78,8 @@ export interface EndpointViewOptions {
   /** A node's labels now (the watcher's own copy of the live records). */
   nodeLabels: (node: string) => Readonly<Record<string, string>> | undefined;
   log: Logger;
+  /** Told of endpoint values the codec refuses (logged and counted once per key and revision) and of keys valid again. */
+  rejections?: { reject(err: DecodeError, kv: KeyValue): void; clear(key: string): void; clearAll(keep: (key: string) => boolean): void };
   probeIntervalMs?: number;
   requestTimeoutMs?: number;
 }
@@ -125,12 +128,16 @@ export class EndpointView {
         onState: (kvs, cause) => {
           if (cause !== 'list') return; // events were applied one by one
           this.endpoints.clear();
+          this.opts.rejections?.clearAll((key) => !key.startsWith(keys.services));
           for (const kv of kvs.values()) this.put(kv);
           this.listed = true;
         },
         onEvent: (ev) => {
           if (ev.type === 'put') this.put(ev.kv);
-          else this.endpoints.delete(ev.kv.key);
+          else {
+            this.endpoints.delete(ev.kv.key);
+            this.opts.rejections?.clear(ev.kv.key);
+          }
         },
         onOutage: (err) => {
           // The last view stays the best knowledge (Prometheus keeps its targets too) until a fresh listing.
@@ -142,15 +149,18 @@ export class EndpointView {
     );
   }
 
+  // Only records the codec accepts (schema and key binding) become targets: every label value is validated.
   private put(kv: KeyValue): void {
-    const k = this.opts.keys.parse(kv.key);
-    const rec = k.kind === 'endpoint' ? decodeEndpoint(kv) : undefined;
-    if (k.kind !== 'endpoint' || rec === undefined || rec instanceof DecodeError || rec.service !== k.service || rec.node !== k.node) {
+    const r = decodeKey(this.opts.keys, kv);
+    if (r === undefined || r instanceof DecodeError || r.kind !== 'endpoint') {
       this.endpoints.delete(kv.key);
-      this.log.debug({ key: kv.key.slice(0, 300), problem: rec instanceof DecodeError ? rec.message.slice(0, 300) : 'not an endpoint' }, 'key skipped');
+      const err = r instanceof DecodeError ? r : new DecodeError(kv.key, 'not a key beacon writes');
+      if (this.opts.rejections) this.opts.rejections.reject(err, kv);
+      else this.log.debug({ key: escapeText(kv.key), problem: escapeText(err.problem) }, 'key skipped');
       return;
     }
-    this.endpoints.set(kv.key, rec);
+    this.opts.rejections?.clear(kv.key);
+    this.endpoints.set(kv.key, r.record);
   }
 }
 

@@ -13,7 +13,7 @@ import type { Watcher } from './watcher.js';
 export interface WatcherHttpOptions {
   listen: ListenAddress;
   id: string;
-  watcher: Pick<Watcher, 'isLeader' | 'etcdAnswering' | 'nodeLabels'>;
+  watcher: Pick<Watcher, 'isLeader' | 'etcdAnswering' | 'nodeLabels'> & Partial<Pick<Watcher, 'rejections'>>;
   registry: Registry;
   store: FollowStore;
   keys: Keys;
@@ -35,6 +35,7 @@ export class WatcherHttp {
       keys: opts.keys,
       nodeLabels: (n) => watcher.nodeLabels(n),
       log: opts.log,
+      ...(watcher.rejections ? { rejections: watcher.rejections } : {}),
       ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
       ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     });

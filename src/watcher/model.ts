@@ -1,10 +1,10 @@
 // The watcher's copy of the node keys: live records and identities, rebuilt from a listing and kept
-// current from the watch. Undecodable values are counted and kept as "present but unreadable", so
-// garbage can neither invent nor hide a node.
+// current from the watch. Values are decoded by the one codec (schema/v1/); what fails is counted and kept
+// as "present but unreadable", so garbage can neither invent nor hide a node, nor reach an etcd call.
 import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, WatchEvent } from '../etcd/store.js';
-import { decodeIdentity, decodeNode } from '../registry/codec.js';
+import { decodeKey } from '../registry/codec.js';
 import type { NodeIdentity, NodeRecord } from '../types.js';
 
 /** A live key as seen: its lease from etcd's metadata, the record when it decoded. */
@@ -26,8 +26,13 @@ export interface Touched {
   deleted?: DeletedLive;
 }
 
-/** Called for each value that cannot be decoded. */
-export type GarbageSink = (err: DecodeError, kv: KeyValue) => void;
+/** Told of each value that fails the codec (`reject`), and of each key that holds a valid value again or is gone (`clear`). */
+export interface GarbageSink {
+  reject(err: DecodeError, kv: KeyValue): void;
+  clear(key: string): void;
+  /** A listing replaces the whole copy: forget which node keys were invalid. */
+  clearAll?(): void;
+}
 
 /** Live records and identities by node name. */
 export class NodeModel {
@@ -52,6 +57,7 @@ export class NodeModel {
     this.live.clear();
     this.identity.clear();
     this.badIdentity.clear();
+    this.onGarbage.clearAll?.();
     for (const kv of kvs) this.put(kv);
     return new Set([...before, ...this.names()]);
   }
@@ -59,12 +65,10 @@ export class NodeModel {
   /** Apply one watch event; returns the node it touched, if it is a node key beacon knows. */
   apply(ev: WatchEvent): Touched | undefined {
     const k = this.keys.parse(ev.kv.key);
-    if (k.kind === 'unknown' && ev.type === 'put') this.onGarbage(new DecodeError(ev.kv.key, 'not a key beacon writes'), ev.kv);
+    if (ev.type === 'put') this.put(ev.kv);
+    else this.onGarbage.clear(ev.kv.key);
     if (k.kind !== 'live' && k.kind !== 'identity') return undefined;
-    if (ev.type === 'put') {
-      this.put(ev.kv);
-      return { node: k.node };
-    }
+    if (ev.type === 'put') return { node: k.node };
     if (k.kind === 'identity') {
       this.identity.delete(k.node);
       this.badIdentity.delete(k.node);
@@ -73,40 +77,46 @@ export class NodeModel {
     this.live.delete(k.node);
     const prev = ev.prev;
     if (!prev) return { node: k.node, deleted: { lease: '' } };
-    const rec = this.decodeLive(prev, k.node);
+    const rec = this.decodeLive(prev);
+    this.onGarbage.clear(ev.kv.key);
     return { node: k.node, deleted: { lease: prev.lease, ...(rec ? { record: rec } : {}) } };
   }
 
   private put(kv: KeyValue): void {
     const k = this.keys.parse(kv.key);
     if (k.kind === 'unknown') {
-      this.onGarbage(new DecodeError(kv.key, 'not a key beacon writes'), kv);
+      this.onGarbage.reject(new DecodeError(kv.key, 'not a key beacon writes'), kv);
     } else if (k.kind === 'live') {
-      const record = this.decodeLive(kv, k.node);
+      // Kept even when unreadable: the key's presence (and etcd's lease on it) still says "registered".
+      const record = this.decodeLive(kv);
       this.live.set(k.node, { lease: kv.lease, modRevision: kv.modRevision, ...(record ? { record } : {}) });
     } else if (k.kind === 'identity') {
-      const r = decodeIdentity(kv);
+      const r = decodeKey(this.keys, kv);
       if (r instanceof DecodeError) {
-        this.onGarbage(r, kv);
+        this.onGarbage.reject(r, kv);
         this.identity.delete(k.node);
         this.badIdentity.add(k.node);
-      } else {
-        this.identity.set(k.node, r);
+      } else if (r?.kind === 'node-identity') {
+        this.onGarbage.clear(kv.key);
+        this.identity.set(k.node, r.record);
         this.badIdentity.delete(k.node);
       }
+    } else {
+      // Conditions and maintenance: the watcher does not use them, but counts them when they fail the schema.
+      const r = decodeKey(this.keys, kv);
+      if (r instanceof DecodeError) this.onGarbage.reject(r, kv);
+      else this.onGarbage.clear(kv.key);
     }
   }
 
-  private decodeLive(kv: KeyValue, node: string): NodeRecord | undefined {
-    const r = decodeNode(kv);
+  private decodeLive(kv: KeyValue): NodeRecord | undefined {
+    const r = decodeKey(this.keys, kv);
     if (r instanceof DecodeError) {
-      this.onGarbage(r, kv);
+      this.onGarbage.reject(r, kv);
       return undefined;
     }
-    if (r.name !== node) {
-      this.onGarbage(new DecodeError(kv.key, `name ${JSON.stringify(r.name)} does not match key`), kv);
-      return undefined;
-    }
-    return r;
+    if (r?.kind !== 'node-live') return undefined;
+    this.onGarbage.clear(kv.key);
+    return r.record;
   }
 }

@@ -18,13 +18,12 @@ import type { HookRunners } from './hooks/hook.js';
 import { Journal, type Transition, type Versioned, type WriteResult } from './journal.js';
 import { NodeModel, type DeletedLive } from './model.js';
 import { Reactor } from './reactor.js';
+import { Rejections } from './rejections.js';
 import { MassFailureGuard, type GuardState, type Population } from './safety.js';
 
 // Nodes reconciled at once by the leader: etcd commits concurrent transactions with one fsync.
 const RECONCILE_BATCH = 64;
 
-// Keys already reported as garbage (so a resync does not log them again); forgotten past this many.
-const MAX_REMEMBERED_GARBAGE = 10_000;
 
 /** A leadership term: everything that must stop when leadership ends. */
 interface Term {
@@ -80,13 +79,14 @@ export class Watcher {
   private readonly dirty = new Map<string, Dirty>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly draining = new Set<Promise<void>>();
-  private readonly seenGarbage = new Set<string>();
+  /** Values refused by the codec: logged and counted once per (key, mod revision); also fed by the /http_sd view. */
+  readonly rejections: Rejections;
   private statuses = new Map<string, Versioned<StatusRecord>>();
   private term: Term | undefined;
   private partitionPending: GuardState | undefined;
   /** A listing or a takeover marked every node: say `in sync` once they are all compared. */
   private syncPending = false;
-  private readonly counters = { garbage: 0, events: 0 };
+  private readonly counters = { events: 0 };
   /** Transitions waiting to be recorded together (see recordTogether). */
   private pendingRecords: PendingRecord[] = [];
 
@@ -100,8 +100,14 @@ export class Watcher {
     this.keys = new Keys(cfg.prefix);
     this.rootLog = log;
     this.log = log.child({ component: 'watcher', watcher: cfg.watcher.id });
-    const garbage = (err: DecodeError, kv: KeyValue) => this.noteGarbage(err, kv);
-    this.model = new NodeModel(this.keys, garbage);
+    this.rejections = new Rejections(this.log);
+    const garbage = (err: DecodeError, kv: KeyValue) => this.rejections.reject(err, kv, { tracked: false });
+    const nodesPrefix = this.keys.nodes;
+    this.model = new NodeModel(this.keys, {
+      reject: (err, kv) => this.rejections.reject(err, kv),
+      clear: (key) => this.rejections.clear(key),
+      clearAll: () => this.rejections.clearAll((key) => !key.startsWith(nodesPrefix)),
+    });
     this.feed = new NodeFeed(
       store,
       this.keys,
@@ -124,7 +130,7 @@ export class Watcher {
 
   /** Counters so far. */
   stats(): WatcherStats {
-    return { ...this.counters, resyncs: this.feed.resyncs };
+    return { ...this.counters, garbage: this.rejections.total, resyncs: this.feed.resyncs };
   }
 
   /** Whether this watcher currently leads. */
@@ -139,13 +145,15 @@ export class Watcher {
 
   /**
    * Every known node's state as this watcher's copy shows it: registered (`up`/`leaving`, from the live
-   * record), or not (`left` when its identity carries the leave marker, else `failed`; `unknown` when unreadable).
+   * record), or not (`left` when its identity carries the leave marker, else `failed`); `unknown` when the
+   * live record or the identity fails the schema.
    */
   nodeStates(): Map<string, SeenState> {
     const out = new Map<string, SeenState>();
     for (const n of this.model.names()) {
       const live = this.model.live.get(n);
-      if (live) out.set(n, live.record?.state === 'leaving' ? 'leaving' : 'up');
+      // A live key that fails the schema says neither up nor gone: `unknown`, like an unreadable identity.
+      if (live) out.set(n, !live.record ? 'unknown' : live.record.state === 'leaving' ? 'leaving' : 'up');
       else if (this.model.badIdentity.has(n)) out.set(n, 'unknown');
       else out.set(n, this.model.identity.get(n)?.left ? 'left' : 'failed');
     }
@@ -512,16 +520,9 @@ export class Watcher {
     for (const r of reactions) term.reactor.submit({ record: r, modRevision: res.revision }, term.controller.signal);
   }
 
-  private noteGarbage(err: DecodeError, kv: KeyValue): void {
-    const id = `${kv.key}@${kv.modRevision}`;
-    if (this.seenGarbage.has(id)) return;
-    if (this.seenGarbage.size >= MAX_REMEMBERED_GARBAGE) this.seenGarbage.clear();
-    this.seenGarbage.add(id);
-    this.counters.garbage++;
-    this.log.warn(
-      { key: kv.key.slice(0, 300), bytes: kv.value.length, problem: err.message.slice(0, 300), garbage: this.counters.garbage },
-      'undecodable record ignored',
-    );
+  /** Invalid records: keys refused right now (node and service keys), and distinct refusals so far. */
+  invalidRecords(): { current: number; total: number } {
+    return { current: this.rejections.invalidNow, total: this.rejections.total };
   }
 }
 

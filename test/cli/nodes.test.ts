@@ -125,7 +125,7 @@ test.serial('CONDITIONS cell: Ready when all are False, Type=Unknown when unknow
   t.is(conditionsCell(view([c('KernelDeadlock', 'True'), c('DiskPressure', 'Unknown')])), 'KernelDeadlock,DiskPressure=Unknown');
   t.is(conditionsCell(view([])), '-');
   // A node whose lease is gone shows no (stale) conditions, even if a record were left behind.
-  etcd.etcdctl(['put', `${PREFIX}/v1/nodes/gone/identity`, JSON.stringify({ schema: 1, name: 'gone', machineId: 'm', bootId: 'b', lease: '1', registeredAt: '2024-05-01T10:00:00.000Z', left: null })]);
+  etcd.etcdctl(['put', `${PREFIX}/v1/nodes/gone/identity`, JSON.stringify({ schema: 1, name: 'gone', machineId: 'm', bootId: 'b', lease: '0000000000000001', registeredAt: '2024-05-01T10:00:00.000Z', left: null })]);
   etcd.etcdctl(['put', `${PREFIX}/v1/nodes/gone/conditions`, JSON.stringify({ schema: 1, node: 'gone', bootId: 'b', watermark: null, conditions: [c('KernelDeadlock', 'True')] })]);
   const gone = (JSON.parse(beacon(['nodes', '-o', 'json', ...at()]).stdout) as Record<string, unknown>[]).find((n) => n.name === 'gone')!;
   t.like(gone, { status: 'failed', conditions: [] });

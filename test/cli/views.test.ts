@@ -10,21 +10,25 @@ import { startAgent } from '../client/support.js';
 
 let etcd: EtcdCluster;
 let agent: BeaconProcess;
+/** The lease events are written under (as the watcher's retention lease). */
+let lease: string;
 const keys = new Keys();
 const running: BeaconProcess[] = [];
 
 function event(id: string, type: string, node: string, time: string): string {
   return JSON.stringify({
-    schema: 1, id, event: type, node, time, reason: 'test', detectedBy: 'watch', lease: '', bootId: '', address: '', previous: 'unknown', hooks: {},
+    schema: 1, id, event: type, node, time, reason: 'Registered', detectedBy: 'watch', lease: '', bootId: '', address: '', previous: 'unknown', hooks: {},
   });
 }
 
 test.before(async () => {
   etcd = await EtcdCluster.start();
   agent = await startAgent(etcd.endpoints, 'node1', { web: [], api: [] });
-  etcd.etcdctl(['put', keys.watcherEvent('node1.x.NodeJoined'), event('node1.x.NodeJoined', 'NodeJoined', 'node1', '2024-05-01T10:00:00.000Z')]);
-  etcd.etcdctl(['put', keys.watcherEvent('other.x.NodeFailed'), event('other.x.NodeFailed', 'NodeFailed', 'other', '2024-05-01T10:00:01.000Z')]);
-  const conditions = { schema: 1, node: 'node1', bootId: '', watermark: null, conditions: [
+  // Under a lease, as the watcher writes them (its retention lease): readers skip events without one.
+  lease = /lease ([0-9a-f]+) granted/.exec(etcd.etcdctl(['lease', 'grant', '600']))![1]!;
+  etcd.etcdctl(['put', `--lease=${lease}`, keys.watcherEvent('node1.x.NodeJoined'), event('node1.x.NodeJoined', 'NodeJoined', 'node1', '2024-05-01T10:00:00.000Z')]);
+  etcd.etcdctl(['put', `--lease=${lease}`, keys.watcherEvent('other.x.NodeFailed'), event('other.x.NodeFailed', 'NodeFailed', 'other', '2024-05-01T10:00:01.000Z')]);
+  const conditions = { schema: 1, node: 'node1', bootId: 'b', watermark: null, conditions: [
     { type: 'KernelDeadlock', status: 'False', reason: 'KernelHasNoDeadlock', message: 'kernel has no deadlock', lastTransitionTime: '2024-05-01T10:00:00.000Z' },
   ] };
   etcd.etcdctl(['put', keys.conditions('node1'), JSON.stringify(conditions)]);
@@ -85,7 +89,7 @@ test('events lists the journal; --follow prints new events as JSON lines', async
   const f = new BeaconProcess(['events', '--follow', '-o', 'json', ...at()]);
   running.push(f);
   await f.waitLine((l) => l.id === 'other.x.NodeFailed', 15_000);
-  etcd.etcdctl(['put', keys.watcherEvent('node1.y.NodeLeft'), event('node1.y.NodeLeft', 'NodeLeft', 'node1', '2024-05-01T10:00:02.000Z')]);
+  etcd.etcdctl(['put', `--lease=${lease}`, keys.watcherEvent('node1.y.NodeLeft'), event('node1.y.NodeLeft', 'NodeLeft', 'node1', '2024-05-01T10:00:02.000Z')]);
   const line = await f.waitLine((l) => l.id === 'node1.y.NodeLeft', 15_000);
   t.like(line, { event: 'NodeLeft', node: 'node1' });
   t.is(f.lines.filter((l) => l.id === 'node1.x.NodeJoined').length, 1, 'each event once');
@@ -96,7 +100,8 @@ test('watch prints each change under the prefix as one JSON line', async (t) => 
   running.push(w);
   // The watch is open once a change made now shows up; keep poking until then (start-up time varies under load).
   const key = keys.maintenance('node9');
-  const seen = await waitForLine(w, () => etcd.etcdctl(['put', key, '{"schema":1}']), (l) => l.key === key && l.type === 'put');
+  const marker = JSON.stringify({ schema: 1, node: 'node9', reason: 'test', services: {}, updatedAt: '2024-05-01T10:00:00.000Z' });
+  const seen = await waitForLine(w, () => etcd.etcdctl(['put', key, marker]), (l) => l.key === key && l.type === 'put');
   t.like(seen, { kind: 'maintenance', name: 'node9', resync: false });
   etcd.etcdctl(['del', key]);
   const del = await w.waitLine((l) => l.key === key && l.type === 'delete', 15_000);

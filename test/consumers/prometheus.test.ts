@@ -12,6 +12,8 @@ import { EtcdCluster, freePort, requireBinary, waitFor } from '../helpers/etcd.j
 import { BeaconProcess, writeConfig } from '../helpers/process.js';
 import { codeBlocks, readDoc } from '../docs/markdown.js';
 import { get, registered } from '../metrics/support.js';
+import { Keys } from '../../src/etcd/keys.js';
+import { endpointRecord } from '../helpers/records.js';
 
 interface Target {
   labels: Record<string, string>;
@@ -89,6 +91,14 @@ test('Prometheus discovers targets through /http_sd and drops them when their no
   const [agentMetrics, watcherPort, promPort] = [await freePort(), await freePort(), await freePort()];
   await agent(t, etcd, 'p1', app1, agentMetrics);
   const doomed = await agent(t, etcd, 'p2', app2);
+  // Records that fail the schema beside the good ones (docs/keys.md, Validation): /http_sd still answers 200
+  // with the good targets only (a record without tags once made it answer 500 to every request, and a meta
+  // value that is not a string made Prometheus reject the whole list).
+  const prom = new Keys('/prom');
+  const { tags: _tags, ...noTags } = endpointRecord({ service: 'app', node: 'notags', address: '127.0.0.1', port: app1 });
+  etcd.etcdctl(['put', prom.endpoint('app', 'notags'), JSON.stringify(noTags)]);
+  etcd.etcdctl(['put', prom.endpoint('app', 'badmeta'), JSON.stringify(endpointRecord({ service: 'app', node: 'badmeta', address: '127.0.0.1', port: app1, meta: { n: 1 } as unknown as Record<string, string> }))]);
+  etcd.etcdctl(['put', prom.endpoint('app', 'notip'), JSON.stringify(endpointRecord({ service: 'app', node: 'notip', address: 'localhost', port: app1 }))]);
 
   const wcfg = { etcd: { endpoints: etcd.endpoints.split(',') }, prefix: '/prom', watcher: { id: 'wp', electionTtl: '2s', probeInterval: '1s' } };
   const watcher = new BeaconProcess(['watcher', '--config', writeConfig(JSON.stringify(wcfg), 'watcher.json'), '--listen', `127.0.0.1:${watcherPort}`]);

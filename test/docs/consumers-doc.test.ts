@@ -20,8 +20,10 @@ test.before(async () => {
   for (const tool of ['etcdctl', 'jq', 'bash']) requireBinary(tool);
   etcd = await EtcdCluster.start();
   agent = await startAgent(etcd.endpoints, 'node1', { web: [] });
-  const ev = { schema: 1, id: 'node1.x.NodeJoined', event: 'NodeJoined', node: 'node1', time: '2024-05-01T10:00:00.000Z', reason: 'registered', detectedBy: 'watch', lease: '', bootId: '', address: '', previous: 'unknown', hooks: {} };
-  etcd.etcdctl(['put', new Keys().watcherEvent(ev.id), JSON.stringify(ev)]);
+  const ev = { schema: 1, id: 'node1.x.NodeJoined', event: 'NodeJoined', node: 'node1', time: '2024-05-01T10:00:00.000Z', reason: 'Registered', detectedBy: 'watch', lease: '', bootId: '', address: '', previous: 'unknown', hooks: {} };
+  // Under a lease, as the watcher writes it: readers skip events without one.
+  const lease = /lease ([0-9a-f]+) granted/.exec(etcd.etcdctl(['lease', 'grant', '600']))![1]!;
+  etcd.etcdctl(['put', `--lease=${lease}`, new Keys().watcherEvent(ev.id), JSON.stringify(ev)]);
 });
 
 test.after.always(async () => {

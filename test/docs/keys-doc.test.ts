@@ -7,6 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { EtcdCluster, freePort, requireBinary, waitFor } from '../helpers/etcd.js';
 import { BeaconProcess, beacon, writeConfig } from '../helpers/process.js';
 import { DEFAULT_PREFIX, Keys, type ParsedKey } from '../../src/etcd/keys.js';
+import { DecodeError } from '../../src/errors.js';
+import { decodeKey, kindOfKey } from '../../src/registry/codec.js';
 import {
   checkRecord as checkFields,
   code,
@@ -328,6 +330,21 @@ test.serial('every key the agent wrote matches a documented pattern, every field
     const complete = ['live', 'identity', 'endpoint'].includes(new Keys(PREFIX).parse(key).kind);
     checkRecord(t, key, rec, table, complete);
   }
+});
+
+test.serial('every record the agent wrote passes its published schema (the codec every reader uses)', (t) => {
+  const k = new Keys(PREFIX);
+  const written = etcd.etcdctl(['get', '--prefix', PREFIX, '--keys-only']).split('\n').filter(Boolean);
+  let checked = 0;
+  for (const key of written) {
+    const kind = kindOfKey(k.parse(key));
+    if (!kind) continue;
+    const value = Buffer.from(etcd.etcdctl(['get', key, '--print-value-only']).replace(/\n$/, ''));
+    const r = decodeKey(k, { key, value, createRevision: '1', modRevision: '1', version: '1', lease: '0000000000000001' });
+    t.false(r instanceof DecodeError, `${key}: ${r instanceof DecodeError ? r.message : ''}`);
+    checked++;
+  }
+  t.true(checked >= 4, `${checked} records checked`);
 });
 
 test.serial('the JSON examples in docs/keys.md match their field tables', (t) => {

@@ -136,7 +136,7 @@ test.serial('watcher feed: a node key deleted while its watch stream sits on a s
       },
     }),
   );
-  const model = new NodeModel(keys, () => undefined);
+  const model = new NodeModel(keys, { reject: () => undefined, clear: () => undefined });
   const changed: string[] = [];
   const sink = { resynced: () => undefined, changed: (touched: { node: string }[]) => changed.push(...touched.map((x) => x.node)) };
   const feed = new NodeFeed(store, keys, model, { probeIntervalMs: 500, requestTimeoutMs: 1_000 }, sink, log);

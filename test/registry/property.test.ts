@@ -3,8 +3,9 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { DecodeError } from '../../src/errors.js';
-import { decodeEndpoint, decodeIdentity, decodeNode, MAX_VALUE_BYTES } from '../../src/registry/codec.js';
+import { decodeEndpoint, decodeIdentity, decodeNode, decodeRecord, MAX_VALUE_BYTES, problemOf, RECORD_KINDS } from '../../src/registry/codec.js';
 import type { KeyValue } from '../../src/etcd/store.js';
+import { endpointRecord, identityRecord, liveRecord } from '../helpers/records.js';
 
 // BEACON_PROP_RUNS=5000 for a longer hunt; CI keeps the default fast.
 const RUNS = Number(process.env.BEACON_PROP_RUNS ?? 300);
@@ -17,10 +18,9 @@ const decoders = [
   [decodeEndpoint, { service: 'string', node: 'string', address: 'string', port: 'number', health: 'string' }],
 ] as const;
 
-const VALID: Record<string, unknown> = {
-  schema: 1, name: 'n1', state: 'up', bootId: 'b', address: '10.0.0.1', labels: {}, lease: '1a', left: null,
-  service: 'web', node: 'n1', port: 80, health: 'passing',
-};
+// One object that is a valid live record, identity and endpoint at once (each schema allows the others'
+// fields): a mutation of it exercises every decoder's accept path as well as its refusals.
+const VALID: Record<string, unknown> = { ...endpointRecord(), ...identityRecord(), ...liveRecord(), id: 'node1/web', node: 'node1' };
 
 function typeOk(v: unknown, type: string): boolean {
   if (type === 'object') return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -78,6 +78,10 @@ test('almost-valid records (one field dropped or replaced by anything): a well-t
   t.pass();
 });
 
+test('the merged fixture is accepted by every decoder (so the mutations start from valid)', (t) => {
+  for (const [decode] of decoders) t.false(decode(kv('/beacon/v1/nodes/node1/live', Buffer.from(JSON.stringify(VALID)))) instanceof DecodeError, decode.name);
+});
+
 test('oversized and deeply nested values are refused as values', (t) => {
   const key = '/beacon/v1/nodes/n1/live';
   const huge = Buffer.alloc(MAX_VALUE_BYTES + 1, 0x7b);
@@ -85,4 +89,16 @@ test('oversized and deeply nested values are refused as values', (t) => {
   for (const v of [huge, deep]) {
     for (const [decode] of decoders) t.true(decode(kv(key, v)) instanceof DecodeError, decode.name);
   }
+});
+
+test('every record kind: arbitrary JSON values never throw, and what decodes passes its schema', (t) => {
+  fc.assert(
+    fc.property(fc.constantFrom(...RECORD_KINDS), fc.jsonValue({ maxDepth: 4 }), fc.boolean(), (kind, value, withSchema) => {
+      const v = withSchema && typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value, schema: 1 } : value;
+      const r = decodeRecord(kind, kv('/k', Buffer.from(JSON.stringify(v) ?? 'null')));
+      if (!(r instanceof DecodeError) && problemOf(kind, r) !== undefined) throw new Error(`${kind}: decoded a value its schema refuses`);
+    }),
+    { numRuns: RUNS },
+  );
+  t.pass();
 });

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { EtcdCluster, waitFor } from '../helpers/etcd.js';
 import { endpoint, setup } from './support.js';
+import { liveRecord } from '../helpers/records.js';
 
 let etcd: EtcdCluster;
 
@@ -23,7 +24,7 @@ test.serial('renders on start and on every change; an empty service renders as a
   etcd.etcdctl(['put', r.keys.endpoint('web', 'a'), endpoint('web', 'a', 81)]);
   etcd.etcdctl(['put', r.keys.endpoint('web', 'b'), endpoint('web', 'b', 82, { health: 'critical' })]);
   await r.until('a=81 |a:passing b:critical |', 'both endpoints');
-  const live = { schema: 1, name: 'a', state: 'up', bootId: 'b', machineId: 'm', address: '127.0.0.1', labels: { zone: 'z1' }, lease: '' };
+  const live = liveRecord({ name: 'a', address: '127.0.0.1', labels: { zone: 'z1' } });
   etcd.etcdctl(['put', r.keys.live('a'), JSON.stringify(live)]);
   await r.until('a=81 |a:passing b:critical |a:up:z1 ', 'the node');
   etcd.etcdctl(['del', r.keys.endpoint('web', 'a')]);
@@ -58,6 +59,8 @@ test.serial('a failing render and a refused check keep the old file; the rendere
   await waitFor(() => r.renderer.status().lastError?.stage === 'check', { what: 'a refused check' });
   t.is(r.renderer.status().checkFailures, 1);
   t.is(r.read(), 'a w=5 \n', 'the old file stays');
+  // The health file is written after the status changes (in order, asynchronously): wait for it to follow.
+  await waitFor(() => r.health()?.lastError?.stage === 'check', { what: 'the health file to report the refused check' });
   t.like(r.health(), { healthy: false, lastError: { stage: 'check' } });
 
   etcd.etcdctl(['put', r.keys.endpoint('web', 'b'), endpoint('web', 'b', 82, { meta: { weight: '1' }, tags: ['x', 'y'] })]);

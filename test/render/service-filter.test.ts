@@ -5,6 +5,7 @@
 import test from 'ava';
 import { EtcdCluster, waitFor } from '../helpers/etcd.js';
 import { endpoint, setup } from './support.js';
+import { liveRecord } from '../helpers/records.js';
 
 let etcd: EtcdCluster;
 
@@ -16,7 +17,7 @@ test.after.always(async () => {
   await etcd?.destroy();
 });
 
-const LIVE = { schema: 1, name: 'a', state: 'up', bootId: 'b', machineId: 'm', address: '127.0.0.1', labels: {}, lease: '' };
+const LIVE = liveRecord({ name: 'a', address: '127.0.0.1' });
 const TEMPLATE = '{{#each services}}{{@key}}:{{#each this}}{{node}}:{{port}},{{/each}} {{/each}}|{{#each nodes}}{{name}}={{join services "+"}} {{/each}}';
 
 test('with services, only those are followed and in the context; a change to another service renders nothing', async (t) => {

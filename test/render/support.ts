@@ -14,7 +14,7 @@ import { waitFor, type EtcdCluster } from '../helpers/etcd.js';
 
 /** An endpoint record as the agent writes it, for `etcdctl put`. */
 export function endpoint(service: string, node: string, port: number, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ schema: 1, id: `${node}/${service}`, service, node, address: '127.0.0.1', port, protocol: 'tcp', tags: [], meta: {}, health: 'passing', output: '', since: '2024-05-01T10:00:00.000Z', lease: '', ...extra });
+  return JSON.stringify({ schema: 1, id: `${node}/${service}`, service, node, address: '127.0.0.1', port, protocol: 'tcp', tags: [], meta: {}, health: 'passing', output: '', since: '2024-05-01T10:00:00.000Z', lease: '00000000000000aa', ...extra });
 }
 
 /** What a test sets up besides the template. */

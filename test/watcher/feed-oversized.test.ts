@@ -36,7 +36,8 @@ test('feed: too-large values are listed by name, a too-large watch response is o
       },
     }),
   );
-  const model = new NodeModel(keys, () => undefined);
+  const rejected: string[] = [];
+  const model = new NodeModel(keys, { reject: (err) => rejected.push(err.problem), clear: () => undefined });
   const feed = new NodeFeed(store, keys, model, { probeIntervalMs: 500, requestTimeoutMs: 10_000 }, { resynced: () => undefined, changed: () => undefined }, log);
   const stop = new AbortController();
   const done = feed.run(stop.signal);
@@ -47,6 +48,7 @@ test('feed: too-large values are listed by name, a too-large watch response is o
   await waitFor(() => model.live.size === 3, { what: 'the listing' });
   t.true(feed.answering);
   t.like(model.live.get('n3'), { record: undefined }, 'n3 present, unreadable');
+  t.true(rejected.includes('value too large'), rejected.join('; '));
 
   // A live key removed (an expiry): seen by the watch.
   await store.delete(keys.live('n2'));

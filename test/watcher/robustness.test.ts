@@ -3,8 +3,12 @@
 // going away and coming back while a node dies (reported once after the watcher lists again).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { EtcdCluster, requireBinary, waitFor } from '../helpers/etcd.js';
-import { nodeEvents, startAgent, startWatcher, stopGracefully, waitEvent, waitLeading } from './support.js';
+import { Keys } from '../../src/etcd/keys.js';
+import { EtcdCluster, freePort, requireBinary, waitFor } from '../helpers/etcd.js';
+import { BeaconProcess } from '../helpers/process.js';
+import { endpointRecord, identityRecord, liveRecord } from '../helpers/records.js';
+import { get, scrape, valueOf } from '../metrics/support.js';
+import { nodeEvents, startAgent, startAgents, startWatcher, stopGracefully, waitEvent, waitLeading, watcherConfigFile } from './support.js';
 
 function putRaw(etcd: EtcdCluster, key: string, value: Buffer): void {
   const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', etcd.endpoints, 'put', key], {
@@ -102,4 +106,80 @@ test('etcd restarted while a node dies: reported once, after the watcher lists a
   t.is(failed.previous, 'up');
   await watcher.waitLine((l) => l.msg === 'in sync', 5_000, from);
   t.is(nodeEvents(watcher, 'NodeFailed').length, 1);
+});
+
+// Records that are JSON but fail the published schema: a malformed lease in an identity (once taken for an
+// etcd outage, or failing every reconcile), garbage live records, endpoints Prometheus would reject.
+// None reaches etcd, a status, a label or a target; other nodes' failures still arrive within TTL + 1 s.
+test('records failing the schema: no reconcile loop, no outage, valid-only metrics and targets, failures on time', async (t) => {
+  const etcd = await EtcdCluster.start();
+  t.teardown(() => etcd.destroy());
+  const prefix = '/t-schema';
+  const keys = new Keys(prefix);
+  const put = (key: string, value: unknown) => putRaw(etcd, key, Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)));
+  const badNodes = {
+    hexless: identityRecord({ name: 'hexless', lease: 'zz-not-hex' }),
+    dotdot: identityRecord({ name: 'dotdot', lease: '../../x' }),
+  };
+  for (const [n, rec] of Object.entries(badNodes)) put(keys.identity(n), rec);
+  put(keys.live('exploding'), liveRecord({ name: 'exploding', state: 'exploding' as 'up' }));
+  put(keys.live('rack'), liveRecord({ name: 'rack', labels: { rack: { a: 1 } } as unknown as Record<string, string> }));
+  put(keys.live('badlease'), liveRecord({ name: 'badlease', lease: '../../x' }));
+  put(keys.endpoint('web', 'good'), endpointRecord({ node: 'good', address: '127.0.0.1', port: 9100 }));
+  const { tags: _tags, ...noTags } = endpointRecord({ node: 'notags' });
+  put(keys.endpoint('web', 'notags'), noTags);
+  put(keys.endpoint('web', 'meta'), endpointRecord({ node: 'meta', meta: { n: 1 } as unknown as Record<string, string> }));
+  put(keys.endpoint('web', 'bigport'), JSON.stringify(endpointRecord({ node: 'bigport' })).replace('"port":8080', '"port":1e400'));
+  put(keys.endpoint('web', 'notip'), endpointRecord({ node: 'notip', address: 'not-an-ip' }));
+  const invalidKeys = 9;
+
+  const agents = await startAgents(t, etcd.endpoints, prefix, ['n1', 'n2'], '3s');
+  const port = await freePort();
+  const watcher = new BeaconProcess(['watcher', '--config', watcherConfigFile({ endpoints: etcd.endpoints, prefix, id: 'w-schema' }), '--listen', `127.0.0.1:${port}`]);
+  t.teardown(() => stopGracefully(watcher));
+  await waitLeading(watcher);
+  await waitEvent(watcher, 'NodeJoined', 'n1');
+  await waitEvent(watcher, 'NodeJoined', 'n2');
+  await watcher.waitLine((l) => l.msg === 'in sync', 15_000);
+  const base = `http://127.0.0.1:${port}`;
+
+  // /http_sd: 200, the good target only, every label value a string.
+  const sd = await waitFor(async () => {
+    const r = await get(`${base}/http_sd`);
+    return r.status === 200 && (JSON.parse(r.body) as unknown[]).length > 0 ? r : undefined;
+  }, { timeoutMs: 15_000, what: 'http_sd synced' });
+  const groups = JSON.parse(sd.body) as { targets: string[]; labels: Record<string, unknown> }[];
+  t.deepEqual(groups.map((g) => g.targets), [['127.0.0.1:9100']]);
+  t.true(Object.values(groups[0]!.labels).every((v) => typeof v === 'string'));
+
+  // Metrics: only valid records count as up; unreadable ones are unknown; invalid keys are counted.
+  await waitFor(async () => valueOf(await scrape(`${base}/metrics`), 'beacon_watcher_invalid_records') === invalidKeys, { timeoutMs: 15_000, what: `${invalidKeys} invalid records` });
+  const m = await scrape(`${base}/metrics`);
+  t.is(valueOf(m, 'beacon_watcher_nodes', { status: 'up' }), 2);
+  t.is(valueOf(m, 'beacon_watcher_nodes', { status: 'unknown' }), 5);
+  t.is(valueOf(m, 'beacon_watcher_invalid_records_total'), invalidKeys);
+
+  // Another node's failure arrives within the usual bound (failure.test.ts: TTL + 1 s).
+  const killedAt = Date.now();
+  await agents[0]!.stop('SIGKILL');
+  const failed = await waitEvent(watcher, 'NodeFailed', 'n1', 10_000);
+  const latency = Date.parse(failed.time as string) - killedAt;
+  t.true(latency <= 3_000 + 1_000, `NodeFailed ${latency} ms after SIGKILL`);
+
+  // Nothing looped: no reconcile failure, no outage, each invalid key logged once, no event about garbage.
+  await new Promise((r) => setTimeout(r, 3_000));
+  t.is(watcher.withMsg('reconcile failed').length, 0);
+  t.is(watcher.withMsg('etcd not answering').length, 0);
+  t.is(watcher.withMsg('etcd not answering; will retry').length, 0);
+  const logged = watcher.withMsg('undecodable record ignored').map((l) => l.key as string);
+  t.is(logged.length, new Set(logged).size, 'each key once per revision');
+  t.is(logged.length, invalidKeys);
+  t.deepEqual(nodeEvents(watcher).map((e) => `${e.event} ${e.node}`).sort(), ['NodeFailed n1', 'NodeJoined n1', 'NodeJoined n2']);
+
+  // A fixed key leaves the gauge; a deleted one too.
+  put(keys.endpoint('web', 'notip'), endpointRecord({ node: 'notip', address: '127.0.0.2', port: 9100 }));
+  etcd.etcdctl(['del', keys.endpoint('web', 'meta')]);
+  await waitFor(async () => valueOf(await scrape(`${base}/metrics`), 'beacon_watcher_invalid_records') === invalidKeys - 2, { timeoutMs: 10_000, what: 'the gauge to go down' });
+  const after = JSON.parse((await get(`${base}/http_sd`)).body) as { targets: string[] }[];
+  t.deepEqual(after.map((g) => g.targets[0]).sort(), ['127.0.0.1:9100', '127.0.0.2:9100']);
 });

@@ -6,6 +6,7 @@ import { parseSections } from '../../config/sections.js';
 import { CheckReportError, parseStatusWord, reportCheck } from '../../checks/ttl-server.js';
 import { ExitCode, type Command, type CommandContext } from '../command.js';
 import { reportConfigError } from '../report.js';
+import { safeText } from '../safe-text.js';
 
 /** The flags both local-API commands take. */
 export const SOCKET_OPTION = { socket: { type: 'string' }, 'token-file': { type: 'string' } } as const;
@@ -71,7 +72,8 @@ export const checkCommand: Command = {
       return ExitCode.ok;
     } catch (err) {
       if (!(err instanceof CheckReportError)) throw err;
-      ctx.stderr.write(`beacon check: ${err.message}\n`);
+      // The agent's answer quotes the check id: escaped.
+      ctx.stderr.write(`beacon check: ${safeText(err.message)}\n`);
       if (err.statusCode === 404) return ExitCode.notFound;
       if (err.statusCode === 400 || err.statusCode === 413) return ExitCode.usage;
       return ExitCode.failure;

@@ -3,12 +3,13 @@ import { isValidName, type Keys } from '../../etcd/keys.js';
 import type { Store } from '../../etcd/store.js';
 import { DecodeError } from '../../errors.js';
 import type { Condition } from '../../problems/types.js';
-import { decode } from '../../registry/codec.js';
+import { decodeKey } from '../../registry/codec.js';
 import { buildSnapshot, nodeViews } from '../../registry/reader.js';
 import type { EndpointRecord } from '../../types.js';
-import { decodeEvent, decodeStatus, type NodeEvent, type StatusRecord } from '../../watcher/events.js';
+import type { NodeEvent, StatusRecord } from '../../watcher/events.js';
 import { ExitCode, type Command } from '../command.js';
-import { renderData, renderTable, useColour } from '../output.js';
+import { renderData, renderTable, useColour, writeSkipped } from '../output.js';
+import { safeText } from '../safe-text.js';
 import { age, conditionColumns, eventColumns, serviceColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 import { nodeJson } from './nodes.js';
@@ -40,24 +41,19 @@ async function describeNode(store: Store, keys: Keys, name: string): Promise<Nod
   const node = nodeViews(snap).find((n) => n.name === name);
   if (!node) return undefined;
   const errors = [...snap.errors];
-  let conditions: Condition[] = [];
-  const condKv = own.kvs.find((kv) => kv.key === keys.conditions(name));
-  if (condKv) {
-    const r = decode<{ conditions: Condition[] }>(condKv, { conditions: 'array' });
-    if (r instanceof DecodeError) errors.push(r);
-    else conditions = r.conditions;
-  }
+  // The conditions were decoded with the node's other keys (buildSnapshot): shown while it is registered.
+  const conditions: Condition[] = node.conditions;
   let watcherStatus: StatusRecord | undefined;
   if (status) {
-    const r = decodeStatus(status);
+    const r = decodeKey(keys, status);
     if (r instanceof DecodeError) errors.push(r);
-    else watcherStatus = r;
+    else if (r?.kind === 'watcher-status') watcherStatus = r.record;
   }
   const mine: NodeEvent[] = [];
   for (const kv of events.kvs) {
-    const r = decodeEvent(kv);
+    const r = decodeKey(keys, kv);
     if (r instanceof DecodeError) errors.push(r);
-    else if (r.node === name || r.nodes?.includes(name)) mine.push(r);
+    else if (r?.kind === 'watcher-event' && (r.record.node === name || r.record.nodes?.includes(name))) mine.push(r.record);
   }
   mine.sort((a, b) => a.time.localeCompare(b.time));
   return {
@@ -94,7 +90,8 @@ function renderDescription(d: NodeDescription, colour: boolean, wide: boolean): 
     ['Watcher', d.status ? `${d.status.state} since ${d.status.since} (${d.status.reason || 'no reason'})` : '-'],
   ];
   const w = Math.max(...fields.map(([k]) => k.length)) + 1;
-  let out = fields.map(([k, v]) => `${`${k}:`.padEnd(w)}  ${v}`).join('\n') + '\n';
+  // Every value is record text: escaped like a table cell (not cut: this is the detailed view).
+  let out = fields.map(([k, v]) => `${`${k}:`.padEnd(w)}  ${safeText(v)}`).join('\n') + '\n';
   const section = (title: string, body: string | undefined) => {
     out += `${title}:\n${body === undefined ? '  <none>\n' : indent(body)}`;
   };
@@ -123,7 +120,7 @@ export const describeCommand: Command = {
         ctx.stderr.write(`beacon describe: node ${JSON.stringify(name)} not found\n`);
         return ExitCode.notFound;
       }
-      for (const e of d.errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+      writeSkipped(ctx.stderr, d.errors);
       if (format === 'json' || format === 'yaml') {
         const data = {
           ...nodeJson(d.node),

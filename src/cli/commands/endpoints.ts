@@ -2,7 +2,7 @@
 import { isValidName } from '../../etcd/keys.js';
 import { endpointsOf } from '../../client/index.js';
 import { ExitCode, type Command } from '../command.js';
-import { writeView } from '../output.js';
+import { writeSkipped, writeView } from '../output.js';
 import { serviceColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 import { endpointJson } from './services.js';
@@ -22,7 +22,7 @@ export const endpointsCommand: Command = {
       }
       const { kvs } = await store.list(keys.service(name));
       const all = endpointsOf(keys, kvs);
-      for (const e of all.errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+      writeSkipped(ctx.stderr, all.errors);
       // No endpoint at all means no such service; none passing is an answer (an empty list).
       if (all.endpoints.length === 0) {
         ctx.stderr.write(`beacon endpoints: service ${JSON.stringify(name)} not found\n`);

@@ -1,10 +1,13 @@
 // `beacon events [--follow]`: the watcher's node events (joined, failed, left, recovered, rebooted, partition).
 import { follow } from '../../client/follow.js';
+import type { Keys } from '../../etcd/keys.js';
 import type { KeyValue } from '../../etcd/store.js';
 import { DecodeError } from '../../errors.js';
-import { decodeEvent, type NodeEvent } from '../../watcher/events.js';
+import { decodeKey } from '../../registry/codec.js';
+import type { NodeEvent } from '../../watcher/events.js';
 import { ExitCode, type Command } from '../command.js';
-import { renderData, renderTable, useColour, writeView, type Format } from '../output.js';
+import { renderData, renderTable, toJson, useColour, writeSkipped, writeView, type Format } from '../output.js';
+import { safeText } from '../safe-text.js';
 import { eventColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 
@@ -13,19 +16,20 @@ export function eventJson(e: NodeEvent): Record<string, unknown> {
   return { ...e };
 }
 
-function decodeAll(kvs: Iterable<KeyValue>, warn: (e: DecodeError) => void): NodeEvent[] {
+// Through the codec's key binding too: an event not under the watcher's lease, or under another id, is not shown.
+function decodeAll(keys: Keys, kvs: Iterable<KeyValue>, warn: (e: DecodeError) => void): NodeEvent[] {
   const out: NodeEvent[] = [];
   for (const kv of kvs) {
-    const r = decodeEvent(kv);
+    const r = decodeKey(keys, kv);
     if (r instanceof DecodeError) warn(r);
-    else out.push(r);
+    else if (r?.kind === 'watcher-event') out.push(r.record);
   }
   return out.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
 }
 
 // One event as one line: a JSON line for scripts, else a table row without its header.
 function line(format: Format, e: NodeEvent, colour: boolean): string {
-  if (format === 'json') return `${JSON.stringify(eventJson(e))}\n`;
+  if (format === 'json') return `${toJson(eventJson(e))}\n`;
   if (format === 'yaml') return `---\n${renderData('yaml', eventJson(e))}`;
   return renderTable(eventColumns, [e], { wide: format === 'wide', colour }).split('\n')[1]! + '\n';
 }
@@ -40,12 +44,12 @@ export const eventsCommand: Command = {
     withStore(ctx, async ({ store, keys, format }) => {
       const warned = new Set<string>();
       const warn = (e: DecodeError) => {
-        if (!warned.has(e.message)) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+        if (!warned.has(e.message)) writeSkipped(ctx.stderr, [e]);
         warned.add(e.message);
       };
       // The first listing also tells an unreachable etcd (exit 4) from an empty journal.
       const first = await store.list(keys.watcherEvents);
-      const events = decodeAll(first.kvs, warn);
+      const events = decodeAll(keys, first.kvs, warn);
       if (ctx.values.follow !== true) {
         writeView(ctx.stdout, format, eventColumns, events, eventJson);
         return ExitCode.ok;
@@ -67,8 +71,8 @@ export const eventsCommand: Command = {
         keys.watcherEvents,
         {
           requestTimeoutMs: store.requestTimeoutMs,
-          onState: (kvs) => print(decodeAll(kvs.values(), warn)),
-          onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${err.message}); retrying\n` : 'etcd answering again\n'),
+          onState: (kvs) => print(decodeAll(keys, kvs.values(), warn)),
+          onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${safeText(err.message)}); retrying\n` : 'etcd answering again\n'),
         },
         ctx.signal,
       );

@@ -4,11 +4,13 @@ import { isValidName } from '../../etcd/keys.js';
 import { AgentApiError, MAX_REASON_CHARS, requestMaintenance, type MaintenanceState } from '../../agent/api.js';
 import { ExitCode, type Command } from '../command.js';
 import { SOCKET_OPTION, agentAddress } from './check.js';
+import { safeText } from '../safe-text.js';
 
 function describe(m: MaintenanceState): string {
   const parts = [
-    ...(m.node !== null ? [`node: ${m.node}`] : []),
-    ...Object.entries(m.services).map(([s, r]) => `service ${s}: ${r}`),
+    // The reasons are free text (stored in etcd, echoed by the agent): escaped.
+    ...(m.node !== null ? [`node: ${safeText(m.node)}`] : []),
+    ...Object.entries(m.services).map(([s, r]) => `service ${safeText(s)}: ${safeText(r)}`),
   ];
   return parts.length === 0 ? 'nothing is in maintenance' : `in maintenance: ${parts.join('; ')}`;
 }
@@ -44,7 +46,7 @@ export const maintCommand: Command = {
       return ExitCode.ok;
     } catch (err) {
       if (!(err instanceof AgentApiError)) throw err;
-      ctx.stderr.write(`beacon maint: ${err.message}\n`);
+      ctx.stderr.write(`beacon maint: ${safeText(err.message)}\n`);
       if (err.statusCode === 404) return ExitCode.notFound;
       if (err.statusCode === 400) return ExitCode.usage;
       return ExitCode.failure;

@@ -1,7 +1,7 @@
 // `beacon nodes`: every known node, registered or gone, read straight from etcd.
 import { nodeViews, readRegistry, type NodeView } from '../../registry/reader.js';
 import { ExitCode, type Command } from '../command.js';
-import { writeView } from '../output.js';
+import { writeSkipped, writeView } from '../output.js';
 import { nodeColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 
@@ -33,7 +33,7 @@ export const nodesCommand: Command = {
   run: (ctx) =>
     withStore(ctx, async ({ store, keys, format }) => {
       const snap = await readRegistry(store, keys);
-      for (const e of snap.errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+      writeSkipped(ctx.stderr, snap.errors);
       writeView(ctx.stdout, format, nodeColumns, nodeViews(snap), nodeJson);
       return ExitCode.ok;
     }),

@@ -3,7 +3,7 @@ import { isValidName } from '../../etcd/keys.js';
 import { listEndpoints } from '../../registry/reader.js';
 import type { EndpointRecord } from '../../types.js';
 import { ExitCode, type Command } from '../command.js';
-import { writeView } from '../output.js';
+import { writeSkipped, writeView } from '../output.js';
 import { serviceColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 
@@ -39,7 +39,7 @@ export const servicesCommand: Command = {
         return ExitCode.usage;
       }
       const { endpoints, errors } = await listEndpoints(store, keys, name);
-      for (const e of errors) ctx.stderr.write(`warning: skipped ${e.message}\n`);
+      writeSkipped(ctx.stderr, errors);
       writeView(ctx.stdout, format, serviceColumns, endpoints, endpointJson);
       return ExitCode.ok;
     }),

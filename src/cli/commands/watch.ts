@@ -3,8 +3,11 @@
 import { follow } from '../../client/follow.js';
 import type { Keys } from '../../etcd/keys.js';
 import type { KeyValue } from '../../etcd/store.js';
+import { DecodeError } from '../../errors.js';
+import { decodeKey, type KeyedRecord } from '../../registry/codec.js';
 import { ExitCode, type Command } from '../command.js';
-import { renderData, useColour, type Tone } from '../output.js';
+import { MAX_CELL_WIDTH, paint, renderData, toJson, useColour, writeSkipped } from '../output.js';
+import { safeText } from '../safe-text.js';
 import { toneOf } from '../views.js';
 import { withStore } from '../with-store.js';
 
@@ -42,8 +45,8 @@ function describeKey(keys: Keys, key: string): { kind: string; name: string } {
   }
 }
 
-function parseValue(kv: KeyValue | undefined): unknown {
-  if (!kv) return null;
+// An unknown key's value as it is (JSON when it parses): shown in -o json/yaml only, never summarised.
+function parseValue(kv: KeyValue): unknown {
   const text = kv.value.toString('utf8');
   try {
     return JSON.parse(text);
@@ -52,18 +55,24 @@ function parseValue(kv: KeyValue | undefined): unknown {
   }
 }
 
-// A short summary of a record for the one-line view: the field a human looks for first.
-function summary(kind: string, v: unknown): string {
-  if (typeof v !== 'object' || v === null) return typeof v === 'string' ? v.slice(0, 60) : '';
-  const o = v as Record<string, unknown>;
-  if (kind === 'endpoint') return `${String(o.health)} ${String(o.address)}:${String(o.port)}`;
-  if (kind === 'live' || kind === 'status') return `${String(o.state)} ${String(o.address ?? '')}`.trim();
-  if (kind === 'watcher-event') return `${String(o.event)} ${String(o.node)}`;
-  if (kind === 'conditions' && Array.isArray(o.conditions)) {
-    return o.conditions.filter((c: { status?: string }) => c.status === 'True').map((c: { type?: string }) => c.type).join(',') || 'no problems';
+// A short summary of a record for the one-line view: the field a human looks for first (validated records only).
+function summary(r: KeyedRecord | undefined): string {
+  if (!r) return '';
+  switch (r.kind) {
+    case 'endpoint':
+      return `${r.record.health} ${r.record.address}:${r.record.port}`;
+    case 'node-live':
+    case 'watcher-status':
+      return `${r.record.state} ${r.record.address}`.trim();
+    case 'watcher-event':
+      return `${r.record.event} ${r.record.node}`;
+    case 'node-conditions':
+      return r.record.conditions.filter((c) => c.status === 'True').map((c) => c.type).join(',') || 'no problems';
+    case 'watcher-reaction':
+      return r.record.state;
+    default:
+      return '';
   }
-  if (typeof o.state === 'string') return o.state;
-  return '';
 }
 
 /** The `watch` subcommand. */
@@ -75,20 +84,28 @@ export const watchCommand: Command = {
   run: (ctx) =>
     withStore(ctx, async ({ store, keys, format }) => {
       const colour = useColour(ctx.stdout);
-      const paint = (s: string, tone: Tone | undefined) =>
-        colour && tone ? `${tone === 'good' ? '\x1b[32m' : tone === 'warn' ? '\x1b[33m' : '\x1b[31m'}${s}\x1b[0m` : s;
+      const warned = new Set<string>();
       const print = (type: 'put' | 'delete', key: string, kv: KeyValue | undefined, revision: string, resync: boolean) => {
         const { kind, name } = describeKey(keys, key);
-        const value = type === 'put' ? parseValue(kv) : null;
-        const line: ChangeLine = { time: new Date().toISOString(), type, kind, name, key, revision, value, resync };
-        if (format === 'json' || format === 'yaml') {
-          ctx.stdout.write(format === 'json' ? `${JSON.stringify(line)}\n` : `---\n${renderData('yaml', line)}`);
+        // A value that fails the codec is not shown: one warning per key and revision, as the other views.
+        const decoded = type === 'put' && kv ? decodeKey(keys, kv) : undefined;
+        if (decoded instanceof DecodeError) {
+          const id = `${key}@${revision}`;
+          if (!warned.has(id)) writeSkipped(ctx.stderr, [decoded]);
+          warned.add(id);
           return;
         }
-        const word = summary(kind, value);
-        const what = type === 'delete' ? paint('DELETE', 'bad') : paint('PUT   ', undefined);
-        const cols = [line.time, what, kind.padEnd(13), name, paint(word, toneOf(word.split(' ')[0]!))];
-        if (format === 'wide') cols.push(`rev=${revision}`, key);
+        const value = type === 'put' && kv ? (decoded ? decoded.record : parseValue(kv)) : null;
+        const line: ChangeLine = { time: new Date().toISOString(), type, kind, name, key, revision, value, resync };
+        if (format === 'json' || format === 'yaml') {
+          ctx.stdout.write(format === 'json' ? `${toJson(line)}\n` : `---\n${renderData('yaml', line)}`);
+          return;
+        }
+        // The name, the summary and the key come from etcd: escaped (and cut) like table cells.
+        const word = safeText(summary(decoded), MAX_CELL_WIDTH);
+        const what = type === 'delete' ? paint('DELETE', 'bad', colour) : paint('PUT   ', undefined, colour);
+        const cols = [line.time, what, kind.padEnd(13), safeText(name, MAX_CELL_WIDTH), paint(word, toneOf(word.split(' ')[0]!), colour)];
+        if (format === 'wide') cols.push(`rev=${revision}`, safeText(key));
         if (resync) cols.push('(resync)');
         ctx.stdout.write(`${cols.filter(Boolean).join('  ')}\n`);
       };
@@ -113,7 +130,7 @@ export const watchCommand: Command = {
             }
             known = new Map(kvs);
           },
-          onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${err.message}); retrying\n` : 'etcd answering again\n'),
+          onOutage: (err) => ctx.stderr.write(err ? `warning: etcd not answering (${safeText(err.message)}); retrying\n` : 'etcd answering again\n'),
         },
         ctx.signal,
       );

@@ -1,0 +1,37 @@
+// Valid records of each kind as beacon's own writers produce them (schema/v1/), for tests that put records
+// by hand: override only the fields a test is about, so fixtures keep passing the codec.
+import type { EndpointRecord, NodeIdentity, NodeRecord } from '../../src/types.js';
+
+/** A lease id as etcdctl prints it. */
+export const LEASE = '390da21e114c7205';
+
+/** A node live record. */
+export function liveRecord(over: Partial<NodeRecord> & Record<string, unknown> = {}): NodeRecord {
+  return {
+    schema: 1, name: 'node1', state: 'up', machineId: '3d1219c7c4c5404aaa1f6d2a48adfda4', bootId: '94c7a4a7-76dc-4a73-8a8b-580979eed464',
+    address: '10.0.0.21', addressSource: 'config', addresses: ['10.0.0.21'], labels: {},
+    facts: { os: 'Debian GNU/Linux', osRelease: '12', kernel: '6.1.0-18-amd64', arch: 'x86_64', cpus: 2, memoryBytes: 4109434880 },
+    agentVersion: '0.1.0', pid: 812, startedAt: '2024-05-01T10:00:00.152Z', registeredAt: '2024-05-01T10:00:00.177Z', lease: LEASE, ttl: 10,
+    ...over,
+  } as NodeRecord;
+}
+
+/** A node identity record. */
+export function identityRecord(over: Partial<NodeIdentity> & Record<string, unknown> = {}): NodeIdentity {
+  return {
+    schema: 1, name: 'node1', machineId: '3d1219c7c4c5404aaa1f6d2a48adfda4', bootId: '94c7a4a7-76dc-4a73-8a8b-580979eed464',
+    lease: LEASE, registeredAt: '2024-05-01T10:00:00.177Z', left: null,
+    ...over,
+  } as NodeIdentity;
+}
+
+/** An endpoint record. */
+export function endpointRecord(over: Partial<EndpointRecord> & Record<string, unknown> = {}): EndpointRecord {
+  const service = (over.service as string | undefined) ?? 'web';
+  const node = (over.node as string | undefined) ?? 'node1';
+  return {
+    schema: 1, id: `${node}/${service}`, service, node, address: '10.0.0.21', port: 8080, protocol: 'tcp', tags: ['http'],
+    meta: { version: '1.4.2' }, health: 'passing', output: 'no checks', since: '2024-05-01T10:00:00.152Z', lease: LEASE,
+    ...over,
+  } as EndpointRecord;
+}
