@@ -185,12 +185,12 @@ export function parseWatcher(raw: unknown, ctx: ParseContext): WatcherSettings {
 
   // `leaseAudit: false` is short for `leaseAudit: { enabled: false }`.
   const rawAudit = f.get('leaseAudit');
-  let leaseAudit: LeaseAuditConfig = { enabled: rawAudit !== false, maxRate: 2_000 };
+  let leaseAudit: LeaseAuditConfig = { enabled: rawAudit !== false, maxRate: 1_000 };
   if (typeof rawAudit !== 'boolean') {
     const la = f.section('leaseAudit');
     leaseAudit = {
       enabled: la.read('enabled', readBoolean, undefined) ?? true,
-      maxRate: la.integer('maxRate', { min: 10, max: 100_000 }) ?? 2_000,
+      maxRate: la.integer('maxRate', { min: 10, max: 100_000 }) ?? 1_000,
     };
     la.done();
   }

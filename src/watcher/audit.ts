@@ -18,6 +18,10 @@ const TRUNCATION_MS = 1_000;
 const REVOKE_LOOP_MS = 500;
 // A lease first read at 0 (remaining in (-1, 1) s) is overdue if still ≤ 0 this long after: expired ≥ 1 s.
 const ZERO_CONFIRM_MS = 2_000;
+// An overdue reading is confirmed by a second one this long after (another member may answer it): a
+// stopped etcd leader that resumes answers `timetolive` from its frozen view (every lease looks long
+// expired) until it hears of the new leader, about one heartbeat later.
+const CONFIRM_MS = 600;
 // A lease read gone while the watch still shows its key is looked at again after this long (the DELETE
 // may simply be on its way); still there then, the watch missed it.
 const GONE_CONFIRM_MS = 1_000;
@@ -39,12 +43,15 @@ export interface AuditEntry {
   zeroSince?: number;
   /** When the lease was first read gone while the watch still showed its key. */
   goneSince?: number;
+  /** When a reading first said overdue (confirmed by the next one, CONFIRM_MS later). */
+  overdueSince?: number;
 }
 
 /** What one reading means. */
 export type AuditVerdict =
   | { kind: 'alive'; dueAt: number; zeroSince?: number }
   | { kind: 'overdue'; ttl: number }
+  | { kind: 'confirm'; dueAt: number; overdueSince: number }
   | { kind: 'gone'; dueAt: number; goneSince: number }
   | { kind: 'missed-delete' };
 
@@ -54,6 +61,13 @@ export type AuditVerdict =
  * `missed-delete` when that lasts (the watch never delivered the DELETE).
  */
 export function judge(entry: AuditEntry, r: LeaseReading, now: number): AuditVerdict {
+  const v = judgeOne(entry, r, now);
+  if (v.kind !== 'overdue' || (entry.overdueSince !== undefined && now - entry.overdueSince >= CONFIRM_MS)) return v;
+  const overdueSince = entry.overdueSince ?? now;
+  return { kind: 'confirm', dueAt: overdueSince + CONFIRM_MS, overdueSince };
+}
+
+function judgeOne(entry: AuditEntry, r: LeaseReading, now: number): AuditVerdict {
   if (r.grantedTtl <= 0) {
     const goneSince = entry.goneSince ?? now;
     if (now - goneSince >= GONE_CONFIRM_MS) return { kind: 'missed-delete' };
@@ -172,13 +186,19 @@ export class LeaseAudit {
     const now = Date.now();
     const v = judge(e, r, now);
     switch (v.kind) {
+      case 'confirm':
+        e.dueAt = v.dueAt;
+        e.overdueSince = v.overdueSince;
+        return;
       case 'alive':
+        delete e.overdueSince;
         e.dueAt = v.dueAt;
         if (v.zeroSince === undefined) delete e.zeroSince;
         else e.zeroSince = v.zeroSince;
         delete e.goneSince;
         return;
       case 'gone':
+        delete e.overdueSince;
         e.dueAt = v.dueAt;
         e.goneSince = v.goneSince;
         return;

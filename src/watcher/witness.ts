@@ -10,18 +10,22 @@ import { sleep } from '../util/time.js';
 
 /** Options of the witness. */
 export interface WitnessOptions {
-  /** Leases kept alive (a resumed stale leader's wave can miss some). */
-  count: number;
-  /** Their TTL, seconds: at most the nodes' TTL, so that a wave that takes node leases takes them too. */
-  ttl: number;
+  /**
+   * One lease per entry, with that TTL in seconds. Spread: a resumed stale leader revokes the leases that
+   * look expired in its frozen view in expiry order, 16 at a time, and the first batch (proposed while it
+   * still believed it led) is lost, the next ones applied 7 s later (its request timeout). Witnesses that
+   * all expire first would all be in the lost batch; spread over the range of node TTLs, some fall in
+   * the batches that reach the node leases.
+   */
+  ttls: number[];
   /** Keepalive interval, ms. */
   intervalMs: number;
   /** Deadline of one keepalive, ms. */
   timeoutMs: number;
 }
 
-/** The default: 8 leases of etcd's minimum TTL, each kept alive every 500 ms. */
-export const WITNESS_DEFAULTS: WitnessOptions = { count: 8, ttl: 2, intervalMs: 500, timeoutMs: 400 };
+/** The default: 8 leases, TTL 2 s (etcd's minimum) to 15 s, each kept alive every 500 ms. */
+export const WITNESS_DEFAULTS: WitnessOptions = { ttls: [2, 3, 4, 5, 6, 8, 10, 15], intervalMs: 500, timeoutMs: 400 };
 
 interface Held {
   id: string;
@@ -51,7 +55,7 @@ export class Witness {
     private readonly opts: WitnessOptions,
     private readonly log: Logger,
   ) {
-    this.leases = Array.from({ length: opts.count }, () => undefined);
+    this.leases = opts.ttls.map(() => undefined);
   }
 
   /** Keep the witnesses until `signal` aborts; then revoke them. */
@@ -89,7 +93,7 @@ export class Witness {
     const held = this.leases[i];
     try {
       if (!held) {
-        const g = await this.store.grant(this.opts.ttl);
+        const g = await this.store.grant(this.opts.ttls[i]!);
         this.leases[i] = { id: g.id, lastOk: Date.now(), ttlMs: g.ttl * 1000 };
         return;
       }
