@@ -37,8 +37,8 @@ export interface RevocationEvidence {
   witnessesRevoked: number;
   /** The etcd raft term went up this long before the delete (undefined: no change seen recently). */
   termChangedMsBefore?: number;
-  /** The node registered again this long after its lease was seen gone. */
-  reregisteredAfterMs: number;
+  /** The node registered again this long after its lease was seen gone (absent when a new leader found it back already). */
+  reregisteredAfterMs?: number;
 }
 
 /** `<prefix>/v1/watcher/status/<node>`: the leader's record of one node (unleased, one writer). */

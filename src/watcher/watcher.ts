@@ -389,7 +389,7 @@ export class Watcher {
       this.log.info({ node, recheckMs: decision.recheckAfterMs }, 'live key gone but its lease lives (deleted by hand?); looking again later');
       this.later(node, decision.recheckAfterMs);
     }
-    if (!(await this.judgeRevocation(node, decision, d))) return;
+    if (!(await this.judgeRevocation(node, decision, d, st?.record))) return;
     if (this.term !== term) return;
     const settled = decision.status ?? st?.record;
     if (!decision.status && decision.events.length === 0) {
@@ -450,8 +450,9 @@ export class Watcher {
    * same time; a node that registers again within the hold gets a LeaseRevoked event instead (no remedy),
    * one that does not is reported failed when the hold ends. Mutates `decision`; false: record nothing now.
    */
-  private async judgeRevocation(node: string, decision: Decision, d: Dirty): Promise<boolean> {
+  private async judgeRevocation(node: string, decision: Decision, d: Dirty, prev: StatusRecord | undefined): Promise<boolean> {
     const h = this.held.get(node);
+    const back = decision.status && (decision.status.state === 'up' || decision.status.state === 'leaving') ? decision.status : undefined;
     const failed = decision.events.find((e) => e.event === 'NodeFailed' && e.detectedBy !== 'audit');
     if (failed) {
       if (h && h.lease === failed.lease) {
@@ -479,8 +480,31 @@ export class Watcher {
       this.log.warn({ node, lease: failed.lease, holdMs, ...evidence }, 'lease gone while etcd revokes live leases: holding the failure');
       return false;
     }
+    // Up under a new lease while the witnesses saw etcd revoke live leases, and no failure was held for it
+    // (the wave also took the election lease: the new leader finds the node already back): the same story.
+    if (!h && back && prev?.state === 'up' && back.lease !== prev.lease) {
+      const seenAt = Date.now();
+      const evidence = await this.etcdRevoking(seenAt);
+      if (evidence) {
+        decision.events.push({
+          schema: SCHEMA_VERSION,
+          id: eventId('LeaseRevoked', node, prev.lease),
+          event: 'LeaseRevoked',
+          node,
+          lease: prev.lease,
+          bootId: prev.bootId,
+          address: prev.address,
+          time: new Date(seenAt).toISOString(),
+          reason: 'RevokedByEtcd',
+          detectedBy: d.by,
+          previous: 'up',
+          evidence,
+        });
+      }
+      return true;
+    }
     // Back within the hold under a new lease: etcd ended that registration, not the node.
-    if (h && decision.status && (decision.status.state === 'up' || decision.status.state === 'leaving') && decision.status.lease !== h.lease) {
+    if (h && back && back.lease !== h.lease) {
       clearTimeout(h.timer);
       this.timers.delete(h.timer);
       this.held.delete(node);
