@@ -87,7 +87,7 @@ function judgeOne(entry: AuditEntry, r: LeaseReading, now: number): AuditVerdict
 export interface AuditSink {
   /** The node's lease expired and etcd did not revoke it. */
   overdue(node: string, lease: string, ttl: number): void;
-  /** etcd has no such lease, yet the watch still shows the node's key under it. */
+  /** etcd has had no such lease for a second while the audit still followed it (the owner checks its watch copy). */
   missedDelete(node: string, lease: string): void;
 }
 

@@ -252,7 +252,13 @@ export class Watcher {
             if (!this.dirty.has(node)) this.dirty.set(node, { by: 'resync' });
             this.wakeup.wake();
           },
-          missedDelete: (node) => this.feed.requestResync(`lease audit: lease of ${node.slice(0, 100)} gone, its key still in the watch copy`),
+          // Only when the watch copy still shows the key under that lease: a DELETE seen but not yet
+          // reconciled (a backlog after a mass failure) is no reason to list everything again.
+          missedDelete: (node, lease) => {
+            if (this.model.live.get(node)?.lease === lease) {
+              this.feed.requestResync(`lease audit: lease of ${node.slice(0, 100)} gone, its key still in the watch copy`);
+            }
+          },
         },
         this.rootLog.child({ component: 'audit', watcher: this.cfg.watcher.id }),
       );
