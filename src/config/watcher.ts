@@ -44,6 +44,15 @@ export interface WatcherSettings {
   cooldownMs: number;
   rateLimit: RateLimitConfig;
   massFailure: MassFailureConfig;
+  /** The leader's check that etcd revokes expired node leases (docs/watcher.md, "Lease audit"). */
+  leaseAudit: LeaseAuditConfig;
+}
+
+/** The `watcher.leaseAudit` section. */
+export interface LeaseAuditConfig {
+  enabled: boolean;
+  /** At most this many `lease timetolive` requests per second. */
+  maxRate: number;
 }
 
 /** What every hook kind shares. */
@@ -173,8 +182,20 @@ export function parseWatcher(raw: unknown, ctx: ParseContext): WatcherSettings {
     );
   }
   mf.done();
+
+  // `leaseAudit: false` is short for `leaseAudit: { enabled: false }`.
+  const rawAudit = f.get('leaseAudit');
+  let leaseAudit: LeaseAuditConfig = { enabled: rawAudit !== false, maxRate: 1_000 };
+  if (typeof rawAudit !== 'boolean') {
+    const la = f.section('leaseAudit');
+    leaseAudit = {
+      enabled: la.read('enabled', readBoolean, undefined) ?? true,
+      maxRate: la.integer('maxRate', { min: 10, max: 100_000 }) ?? 1_000,
+    };
+    la.done();
+  }
   f.done();
-  return { id, electionTtl: electionTtlMs / 1000, eventRetentionMs, probeIntervalMs, cooldownMs, rateLimit, massFailure };
+  return { id, electionTtl: electionTtlMs / 1000, eventRetentionMs, probeIntervalMs, cooldownMs, rateLimit, massFailure, leaseAudit };
 }
 
 /** Reads the fields one hook kind adds. */

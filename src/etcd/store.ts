@@ -344,4 +344,30 @@ export class Store {
     );
     return new PrefixWatch(w);
   }
+  /**
+   * One keepalive, like keepAliveOnce, that also says which raft term the answering member is in: a term
+   * that went up means etcd changed leader (the watcher's witness leases read it; see src/watcher/witness.ts).
+   */
+  async keepAliveTerm(lease: string, timeoutMs: number): Promise<{ ttl: number; raftTerm: string; member: string }> {
+    return call('lease keepalive', async () => {
+      const stream = await this.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + timeoutMs });
+      try {
+        return await new Promise<{ ttl: number; raftTerm: string; member: string }>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('keepalive deadline exceeded')), timeoutMs + 50);
+          stream.on('data', (res) => {
+            clearTimeout(timer);
+            resolve({ ttl: Number(res.TTL), raftTerm: String(res.header?.raft_term ?? '0'), member: String(res.header?.member_id ?? '') });
+          });
+          stream.on('error', (err) => {
+            clearTimeout(timer);
+            reject(err);
+          });
+          stream.write({ ID: leaseFromHex(lease) });
+        });
+      } finally {
+        stream.on('error', () => undefined);
+        stream.end();
+      }
+    });
+  }
 }

@@ -16,6 +16,8 @@ export interface Observation {
   identityUnreadable?: boolean;
   /** The live record a DELETE in this batch removed (from prevKV). */
   deleted?: DeletedLive;
+  /** The lease audit found this lease expired and not revoked by etcd (hex). */
+  overdue?: string;
 }
 
 /** An event before hooks are attached. */
@@ -44,6 +46,12 @@ export function decide(
   detectedBy: DetectedBy,
   leaseTtl?: number,
 ): Decision {
+  // An expired lease etcd did not revoke: its key is still there, but the registration ended.
+  if (obs.overdue && (!obs.live || obs.live.lease === obs.overdue)) {
+    const deleted: DeletedLive = obs.deleted ?? { lease: obs.overdue, ...(obs.live?.record ? { record: obs.live.record } : {}) };
+    const { live: _live, ...rest } = obs;
+    return gone({ ...rest, deleted }, status, now, 'audit', -1, 'LeaseOverdue');
+  }
   if (obs.live) return obs.live.record ? registered(obs, obs.live, status, now, detectedBy) : { events: [] };
   return gone(obs, status, now, detectedBy, leaseTtl);
 }
@@ -99,6 +107,7 @@ function gone(
   now: Date,
   by: DetectedBy,
   leaseTtl: number | undefined,
+  failReason = 'LeaseExpired',
 ): Decision {
   const { identity, deleted } = obs;
   // The registration that ended: the one a DELETE just removed, else the latest the identity names.
@@ -123,7 +132,7 @@ function gone(
   const address = deleted?.record?.address ?? (status?.address || '');
   const previous: WatchedState | 'unknown' = sameAsStatus ? status!.state : 'unknown';
   const type: EventType = graceful ? 'NodeLeft' : 'NodeFailed';
-  const reason = graceful ? 'Left' : 'LeaseExpired';
+  const reason = graceful ? 'Left' : failReason;
   const lastSeen = by === 'watch' || !sameAsStatus ? iso : status!.lastSeen;
   return {
     status: {

@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   'NodeRecovered',
   'NodeRebooted',
   'PartitionSuspected',
+  'LeaseRevoked',
 ] as const;
 
 /** One of EVENT_TYPES. */
@@ -22,8 +23,24 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** A node as the watcher records it: registered (`up`, `leaving`) or gone (`left` gracefully, `failed`). */
 export type WatchedState = 'up' | 'leaving' | 'left' | 'failed';
 
-/** How a transition was noticed: a watch event, or a comparison after a gap (start, reconnect, takeover). */
-export type DetectedBy = 'watch' | 'resync';
+/**
+ * How a transition was noticed: a watch event, a comparison after a gap (start, reconnect, takeover), or
+ * the leader's lease audit (an expired lease etcd did not revoke).
+ */
+export type DetectedBy = 'watch' | 'resync' | 'audit';
+
+/** Event types no remedy hook runs for (alertOnly hooks may still be told). */
+export const NO_REMEDY: readonly EventType[] = ['LeaseRevoked'];
+
+/** Why the watcher put a lost lease down to etcd rather than to its holder (LeaseRevoked). */
+export interface RevocationEvidence {
+  /** Witness leases this watcher kept alive that etcd revoked around the same time. */
+  witnessesRevoked: number;
+  /** The etcd raft term went up this long before the delete (undefined: no change seen recently). */
+  termChangedMsBefore?: number;
+  /** The node registered again this long after its lease was seen gone (absent when a new leader found it back already). */
+  reregisteredAfterMs?: number;
+}
 
 /** `<prefix>/v1/watcher/status/<node>`: the leader's record of one node (unleased, one writer). */
 export interface StatusRecord {
@@ -79,6 +96,8 @@ export interface NodeEvent {
   downtimeMs?: number;
   /** NodeRebooted: the boot id before. */
   previousBootId?: string;
+  /** LeaseRevoked: what showed that etcd, not the node, ended the registration. */
+  evidence?: RevocationEvidence;
   /** PartitionSuspected: the nodes failed within the window, and the counts that tripped the guard. */
   nodes?: string[];
   failed?: number;

@@ -10,6 +10,7 @@ import { Backoff, sleep } from '../util/time.js';
 import type { Election } from './election.js';
 import {
   FINAL_STATES,
+  NO_REMEDY,
   decodeReaction,
   type AttemptRecord,
   type HookOutcome,
@@ -59,9 +60,10 @@ export class Reactor {
     this.cooldowns = new Cooldowns(deps.settings.cooldownMs);
   }
 
-  /** Hooks triggered by an event type. */
+  /** Hooks triggered by an event type (for a type in NO_REMEDY, only alertOnly hooks: nothing to repair). */
   hooksFor(type: string): HookConfig[] {
-    return this.deps.hooks.filter((h) => (h.events as string[]).includes(type));
+    const remedy = !(NO_REMEDY as readonly string[]).includes(type);
+    return this.deps.hooks.filter((h) => (h.events as string[]).includes(type) && (remedy || h.alertOnly));
   }
 
   /** Learn recent remedy starts from stored reactions (after a takeover), so cooldowns survive failover. */

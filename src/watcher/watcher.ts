@@ -9,9 +9,19 @@ import { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
 import { Backoff, Wakeup, sleep } from '../util/time.js';
 import { SCHEMA_VERSION } from '../types.js';
-import { decide, type EventDraft } from './classify.js';
+import { LeaseAudit } from './audit.js';
+import { decide, type Decision, type EventDraft } from './classify.js';
 import { Election } from './election.js';
-import { reactionId, type DetectedBy, type HookOutcome, type NodeEvent, type ReactionRecord, type StatusRecord } from './events.js';
+import {
+  eventId,
+  reactionId,
+  type DetectedBy,
+  type HookOutcome,
+  type NodeEvent,
+  type ReactionRecord,
+  type RevocationEvidence,
+  type StatusRecord,
+} from './events.js';
 import { NodeFeed } from './feed.js';
 import { hookRunners } from './hooks/index.js';
 import type { HookRunners } from './hooks/hook.js';
@@ -20,10 +30,22 @@ import { NodeModel, type DeletedLive } from './model.js';
 import { Reactor } from './reactor.js';
 import { Rejections } from './rejections.js';
 import { MassFailureGuard, type GuardState, type Population } from './safety.js';
+import { WITNESS_DEFAULTS, Witness } from './witness.js';
 
 // Nodes reconciled at once by the leader: etcd commits concurrent transactions with one fsync.
 const RECONCILE_BATCH = 64;
 
+// A lost lease is put down to etcd when a witness lease was revoked this close to it.
+const WITNESS_WINDOW_MS = 5_000;
+// After an etcd leader change (raft term up within this long) a wave of revocations may be under way
+// when a delete arrives: the witnesses get one more keepalive round, this long later, before deciding.
+const TERM_SUSPECT_MS = 120_000;
+const WITNESS_SETTLE_MS = 300;
+// A node whose lease etcd revoked registers again after its next keepalive (every TTL/3) finds the lease
+// gone, plus the time a registration takes (a grant and a transaction; ~0.1 s, up to ~1.5 s under load).
+const REREGISTER_ALLOWANCE_MS = 2_000;
+// The TTL assumed for a registration whose record did not decode (the agent's default).
+const DEFAULT_NODE_TTL_S = 10;
 
 /** A leadership term: everything that must stop when leadership ends. */
 interface Term {
@@ -32,6 +54,21 @@ interface Term {
   /** The feed's listing count when the term began: the term works only from a listing taken after it. */
   resyncsAtStart: number;
   ready: boolean;
+  /** The lease audit of this term (undefined when disabled) and its loop. */
+  audit?: LeaseAudit;
+  auditRun?: Promise<void>;
+}
+
+/** A failure held back because etcd was seen revoking live leases: does the node register again? */
+interface Held {
+  lease: string;
+  seenAt: number;
+  until: number;
+  by: DetectedBy;
+  bootId: string;
+  address: string;
+  evidence: Omit<RevocationEvidence, 'reregisteredAfterMs'>;
+  timer: NodeJS.Timeout;
 }
 
 /** A node waiting to be reconciled, with what the watch said about it. */
@@ -81,6 +118,11 @@ export class Watcher {
   private readonly draining = new Set<Promise<void>>();
   /** Values refused by the codec: logged and counted once per (key, mod revision); also fed by the /http_sd view. */
   readonly rejections: Rejections;
+  private readonly witness: Witness;
+  /** Leases the audit found expired and not revoked, by node (until the key under it is gone). */
+  private readonly overdue = new Map<string, string>();
+  /** Failures held back while etcd is seen revoking live leases, by node. */
+  private readonly held = new Map<string, Held>();
   private statuses = new Map<string, Versioned<StatusRecord>>();
   private term: Term | undefined;
   private partitionPending: GuardState | undefined;
@@ -126,6 +168,7 @@ export class Watcher {
     );
     this.journal = new Journal(store, this.keys, this.election, cfg.watcher.eventRetentionMs, garbage, log.child({ component: 'journal' }));
     this.guard = new MassFailureGuard(cfg.watcher.massFailure);
+    this.witness = new Witness(store, WITNESS_DEFAULTS, log.child({ component: 'witness', watcher: cfg.watcher.id }));
   }
 
   /** Counters so far. */
@@ -176,7 +219,7 @@ export class Watcher {
     this.election.on('elected', onElected);
     this.election.on('deposed', onDeposed);
     try {
-      await Promise.all([this.feed.run(signal), this.election.run(signal), this.loop(signal)]);
+      await Promise.all([this.feed.run(signal), this.election.run(signal), this.witness.run(signal), this.loop(signal)]);
     } finally {
       this.endTerm('shutdown');
       this.election.off('elected', onElected);
@@ -206,6 +249,29 @@ export class Watcher {
       onOutcome: (hook, outcome) => this.observer.hookOutcome?.(hook, outcome),
     });
     this.term = { controller, reactor, resyncsAtStart: this.feed.resyncs, ready: false };
+    if (this.cfg.watcher.leaseAudit.enabled) {
+      const audit = new LeaseAudit(
+        this.store,
+        { maxRate: this.cfg.watcher.leaseAudit.maxRate },
+        {
+          overdue: (node, lease) => {
+            this.overdue.set(node, lease);
+            if (!this.dirty.has(node)) this.dirty.set(node, { by: 'resync' });
+            this.wakeup.wake();
+          },
+          // Only when the watch copy still shows the key under that lease: a DELETE seen but not yet
+          // reconciled (a backlog after a mass failure) is no reason to list everything again.
+          missedDelete: (node, lease) => {
+            if (this.model.live.get(node)?.lease === lease) {
+              this.feed.requestResync(`lease audit: lease of ${node.slice(0, 100)} gone, its key still in the watch copy`);
+            }
+          },
+        },
+        this.rootLog.child({ component: 'audit', watcher: this.cfg.watcher.id }),
+      );
+      this.term.audit = audit;
+      this.term.auditRun = audit.run(controller.signal);
+    }
     this.statuses = new Map();
     // Work only from a listing taken after the election: the copy may predate a gap.
     this.feed.requestResync('elected leader');
@@ -219,7 +285,10 @@ export class Watcher {
     term.controller.abort(reason);
     this.statuses = new Map();
     this.partitionPending = undefined;
-    const d = term.reactor.drain().finally(() => this.draining.delete(d));
+    for (const h of this.held.values()) clearTimeout(h.timer);
+    this.held.clear();
+    this.overdue.clear();
+    const d = Promise.all([term.reactor.drain(), term.auditRun]).then(() => undefined).finally(() => this.draining.delete(d));
     this.draining.add(d);
     this.log.info({ reason }, 'leadership term ended');
   }
@@ -312,12 +381,16 @@ export class Watcher {
   }
 
   private async reconcile(node: string, d: Dirty, term: Term): Promise<void> {
+    const live = this.model.live.get(node);
+    const overdue = this.overdue.get(node);
+    if (overdue && live?.lease !== overdue) this.overdue.delete(node); // its key is gone (or rewritten)
     const obs = {
       node,
-      ...(this.model.live.has(node) ? { live: this.model.live.get(node)! } : {}),
+      ...(live ? { live } : {}),
       ...(this.model.identity.has(node) ? { identity: this.model.identity.get(node)! } : {}),
       identityUnreadable: this.model.badIdentity.has(node),
       ...(d.deleted ? { deleted: d.deleted } : {}),
+      ...(overdue && live?.lease === overdue ? { overdue } : {}),
     };
     const st = this.statuses.get(node);
     let decision = decide(obs, st?.record, new Date(), d.by);
@@ -327,14 +400,15 @@ export class Watcher {
     }
     if (decision.recheckAfterMs !== undefined) {
       this.log.info({ node, recheckMs: decision.recheckAfterMs }, 'live key gone but its lease lives (deleted by hand?); looking again later');
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        if (!this.dirty.has(node)) this.dirty.set(node, { by: 'resync' });
-        this.wakeup.wake();
-      }, decision.recheckAfterMs);
-      this.timers.add(t);
+      this.later(node, decision.recheckAfterMs);
     }
-    if (!decision.status && decision.events.length === 0) return;
+    if (!(await this.judgeRevocation(node, decision, d, st?.record))) return;
+    if (this.term !== term) return;
+    const settled = decision.status ?? st?.record;
+    if (!decision.status && decision.events.length === 0) {
+      this.audit(term, node, settled);
+      return;
+    }
     const now = Date.now();
     const events = decision.events.map((e) => this.withHooks(e, term));
     const reactions = events.flatMap((e) => this.reactionsFor(e, term, now));
@@ -351,9 +425,137 @@ export class Watcher {
       return;
     }
     if (decision.status) this.statuses.set(node, { record: decision.status, modRevision: res.revision });
+    this.audit(term, node, settled);
     for (const e of events) this.announce(e);
     for (const r of reactions) term.reactor.submit({ record: r, modRevision: res.revision }, term.controller.signal);
     if (events.some((e) => e.event === 'NodeFailed' || e.event === 'NodeRecovered')) this.checkGuard();
+    const overdueFailed = events.find((e) => e.event === 'NodeFailed' && e.detectedBy === 'audit');
+    // Recorded: now revoke the lease etcd left behind, so its keys go too (etcd may refuse again: logged).
+    if (overdueFailed) {
+      await readAgain(() => this.store.revoke(overdueFailed.lease)).catch((err) =>
+        this.log.warn({ err, node, lease: overdueFailed.lease }, 'overdue lease not revoked'),
+      );
+    }
+  }
+
+  // Look at a node again after `ms`.
+  private later(node: string, ms: number): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.dirty.has(node)) this.dirty.set(node, { by: 'resync' });
+      this.wakeup.wake();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  // The lease audit follows the lease of every node the leader records up.
+  private audit(term: Term, node: string, status: StatusRecord | undefined): void {
+    if (!term.audit) return;
+    const up = status && (status.state === 'up' || status.state === 'leaving');
+    const ttlS = this.model.live.get(node)?.record?.ttl ?? DEFAULT_NODE_TTL_S;
+    term.audit.observe(node, up ? status.lease : undefined, ttlS * 1000);
+  }
+
+  /**
+   * Tell "etcd revoked a lease its holder kept alive" from "the holder died" (issue: etcd-io/etcd#15247).
+   * A NodeFailed is held back when etcd was seen revoking this watcher's own witness leases around the
+   * same time; a node that registers again within the hold gets a LeaseRevoked event instead (no remedy),
+   * one that does not is reported failed when the hold ends. Mutates `decision`; false: record nothing now.
+   */
+  private async judgeRevocation(node: string, decision: Decision, d: Dirty, prev: StatusRecord | undefined): Promise<boolean> {
+    const h = this.held.get(node);
+    const back = decision.status && (decision.status.state === 'up' || decision.status.state === 'leaving') ? decision.status : undefined;
+    const failed = decision.events.find((e) => e.event === 'NodeFailed' && e.detectedBy !== 'audit');
+    if (failed) {
+      if (h && h.lease === failed.lease) {
+        if (Date.now() < h.until) return false; // still holding; the timer looks again
+        this.held.delete(node);
+        this.log.info({ node, lease: h.lease, heldMs: Date.now() - h.seenAt }, 'held failure: node did not register again');
+        return true;
+      }
+      const seenAt = Date.now();
+      const evidence = await this.etcdRevoking(seenAt);
+      if (!evidence) return true;
+      const ttlS = d.deleted?.record?.ttl ?? DEFAULT_NODE_TTL_S;
+      const holdMs = Math.ceil((ttlS * 1000) / 3) + REREGISTER_ALLOWANCE_MS;
+      if (h) clearTimeout(h.timer);
+      this.held.set(node, {
+        lease: failed.lease,
+        seenAt,
+        until: seenAt + holdMs,
+        by: failed.detectedBy,
+        bootId: failed.bootId,
+        address: failed.address,
+        evidence,
+        timer: this.later(node, holdMs + 10),
+      });
+      this.log.warn({ node, lease: failed.lease, holdMs, ...evidence }, 'lease gone while etcd revokes live leases: holding the failure');
+      return false;
+    }
+    // Up under a new lease while the witnesses saw etcd revoke live leases, and no failure was held for it
+    // (the wave also took the election lease: the new leader finds the node already back): the same story.
+    if (!h && back && prev?.state === 'up' && back.lease !== prev.lease) {
+      const seenAt = Date.now();
+      const evidence = await this.etcdRevoking(seenAt);
+      if (evidence) {
+        decision.events.push({
+          schema: SCHEMA_VERSION,
+          id: eventId('LeaseRevoked', node, prev.lease),
+          event: 'LeaseRevoked',
+          node,
+          lease: prev.lease,
+          bootId: prev.bootId,
+          address: prev.address,
+          time: new Date(seenAt).toISOString(),
+          reason: 'RevokedByEtcd',
+          detectedBy: d.by,
+          previous: 'up',
+          evidence,
+        });
+      }
+      return true;
+    }
+    // Back within the hold under a new lease: etcd ended that registration, not the node.
+    if (h && back && back.lease !== h.lease) {
+      clearTimeout(h.timer);
+      this.timers.delete(h.timer);
+      this.held.delete(node);
+      const now = new Date();
+      const reregisteredAfterMs = now.getTime() - h.seenAt;
+      decision.events.push({
+        schema: SCHEMA_VERSION,
+        id: eventId('LeaseRevoked', node, h.lease),
+        event: 'LeaseRevoked',
+        node,
+        lease: h.lease,
+        bootId: h.bootId,
+        address: h.address,
+        time: now.toISOString(),
+        reason: 'RevokedByEtcd',
+        detectedBy: h.by,
+        previous: 'up',
+        evidence: { ...h.evidence, reregisteredAfterMs },
+      });
+    }
+    return true;
+  }
+
+  // Evidence that etcd is revoking live leases now: a witness lease revoked within the window. After a
+  // recent leader change the witnesses get a fresh keepalive round first (the wave may still be landing).
+  private async etcdRevoking(at: number): Promise<Omit<RevocationEvidence, 'reregisteredAfterMs'> | undefined> {
+    const evidence = () => {
+      const r = this.witness.since(at - WITNESS_WINDOW_MS);
+      if (r.revoked === 0) return undefined;
+      return { witnessesRevoked: r.revoked, ...(r.termChangedAt !== undefined ? { termChangedMsBefore: at - r.termChangedAt } : {}) };
+    };
+    const now = evidence();
+    if (now) return now;
+    const changed = this.witness.since(at).termChangedAt;
+    if (changed === undefined || at - changed > TERM_SUSPECT_MS) return undefined;
+    await sleep(WITNESS_SETTLE_MS);
+    await this.witness.probe();
+    return evidence();
   }
 
   // Record a transition together with the others of the same batch that reach this point in the same

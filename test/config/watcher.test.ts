@@ -26,6 +26,7 @@ test('defaults: an empty file is a working watcher with no hooks', (t) => {
     cooldownMs: 600_000,
     rateLimit: { everyMs: 10_000, burst: 3 },
     massFailure: { share: 0.55, windowMs: 60_000, minNodes: 3, holdMs: 4_000 },
+    leaseAudit: { enabled: true, maxRate: 1_000 },
   });
   t.deepEqual(c.hooks, []);
   t.is(c.prefix, '/beacon');
@@ -100,7 +101,7 @@ test('errors name the field and the value', (t) => {
   t.deepEqual(problems(t, { hooks: [{ name: 'x', kind: 'exec' }] }), ['hooks[0].command: is required']);
   t.deepEqual(problems(t, { hooks: [{ ...exec, command: [] }] }), ['hooks[0].command: must name the program to run (got [])']);
   t.deepEqual(problems(t, { hooks: [{ ...exec, events: ['NodeExploded'] }] }), [
-    'hooks[0].events[0]: must be one of NodeJoined, NodeFailed, NodeLeft, NodeRecovered, NodeRebooted, PartitionSuspected (got "NodeExploded")',
+    'hooks[0].events[0]: must be one of NodeJoined, NodeFailed, NodeLeft, NodeRecovered, NodeRebooted, PartitionSuspected, LeaseRevoked (got "NodeExploded")',
   ]);
   t.deepEqual(problems(t, { hooks: [{ name: 'w', kind: 'webhook', url: 'ftp://x' }] }), ['hooks[0].url: must be an http:// or https:// URL (got "ftp://x")']);
   t.deepEqual(problems(t, { hooks: [{ ...exec, alertOnly: 'yes' }] }), ['hooks[0].alertOnly: must be true or false (got "yes")']);
@@ -155,4 +156,10 @@ test('the default id is one key segment built from the hostname and pid', (t) =>
   t.is(defaultWatcherId('web-1.example.com', 42), 'web-1.example.com-42');
   t.is(defaultWatcherId('_odd host!', 7), 'odd-host--7');
   t.is(defaultWatcherId(undefined, 7), 'watcher-7');
+});
+
+test('leaseAudit: a section, or false for off', (t) => {
+  t.deepEqual(parseWatcherConfig({ watcher: { leaseAudit: false } }, { env: {} }).watcher.leaseAudit, { enabled: false, maxRate: 1_000 });
+  t.deepEqual(parseWatcherConfig({ watcher: { leaseAudit: { maxRate: 200 } } }, { env: {} }).watcher.leaseAudit, { enabled: true, maxRate: 200 });
+  t.regex(t.throws(() => parseWatcherConfig({ watcher: { leaseAudit: { maxRate: 1 } } }, { env: {} }))!.message, /watcher\.leaseAudit\.maxRate/);
 });

@@ -144,3 +144,25 @@ test('garbage decides nothing: an undecodable live record, or an unreadable iden
   t.deepEqual(decide({ node: 'n1', identityUnreadable: true }, undefined, now, 'resync'), { events: [] });
   t.deepEqual(decide({ node: 'n1' }, undefined, now, 'resync'), { events: [] });
 });
+
+test('an overdue lease still holding the live key: NodeFailed, LeaseOverdue, detected by the audit', (t) => {
+  const obs: Observation = { ...live('a1'), overdue: 'a1' };
+  const d = decide(obs, status('up', 'a1'), now, 'resync');
+  t.deepEqual(d.events.map((e) => [e.event, e.reason, e.detectedBy, e.lease, e.previous]), [['NodeFailed', 'LeaseOverdue', 'audit', 'a1', 'up']]);
+  t.like(d.status, { state: 'failed', reason: 'LeaseOverdue', lease: 'a1' });
+  t.is(d.checkLease, undefined, 'no second lease lookup: the audit read it expired');
+  // Once recorded, the same observation (the key still there until the revoke lands) changes nothing.
+  t.deepEqual(decide(obs, d.status, now, 'resync').events, []);
+});
+
+test('an overdue lease of a node marked leaving is a graceful leave', (t) => {
+  const obs: Observation = { ...live('a1', { state: 'leaving' }), overdue: 'a1' };
+  const d = decide(obs, status('leaving', 'a1'), now, 'watch');
+  t.deepEqual(d.events.map((e) => [e.event, e.reason]), [['NodeLeft', 'Left']]);
+});
+
+test('an overdue mark for an older lease does not touch a newer registration', (t) => {
+  const obs: Observation = { ...live('a2'), overdue: 'a1' };
+  const d = decide(obs, status('up', 'a2'), now, 'watch');
+  t.deepEqual(d.events, []);
+});
