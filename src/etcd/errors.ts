@@ -5,10 +5,19 @@ import {
   EtcdInvalidAuthTokenError,
   EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
+  GRPCDeadlineExceededError,
   GRPCInvalidArgumentError,
   GRPCUnauthenticatedError,
 } from 'etcd3';
-import { EtcdRequestError, EtcdUnavailableError, LeaseLostError, BeaconError } from '../errors.js';
+import {
+  BeaconError,
+  EtcdOverloadedError,
+  EtcdRequestError,
+  EtcdTimeoutError,
+  EtcdUnavailableError,
+  LeaseExistsError,
+  LeaseLostError,
+} from '../errors.js';
 
 /** Map any error thrown by etcd3 to a BeaconError subclass (keeping it as `cause`). */
 export function translate(err: unknown, what: string): BeaconError {
@@ -16,6 +25,12 @@ export function translate(err: unknown, what: string): BeaconError {
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof EtcdLeaseInvalidError || /requested lease not found/.test(msg)) {
     return new LeaseLostError(`${what}: lease not found`, { cause: err });
+  }
+  if (/lease already exists/.test(msg)) return new LeaseExistsError(`${what}: ${msg}`, { cause: err });
+  // etcd's messages are its API here (etcd3 has no classes for them): ErrTooManyRequests, ErrTimeout*.
+  if (/etcdserver: too many requests/.test(msg)) return new EtcdOverloadedError(`${what}: ${msg}`, { cause: err });
+  if (err instanceof GRPCDeadlineExceededError || /etcdserver: request timed out|DEADLINE_EXCEEDED|deadline exceeded/i.test(msg)) {
+    return new EtcdTimeoutError(`${what}: ${msg}`, { cause: err });
   }
   if (
     err instanceof EtcdPermissionDeniedError ||
