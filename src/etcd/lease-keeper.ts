@@ -49,6 +49,43 @@ export type KeepaliveResult =
   /** etcd says the lease does not exist (expired or revoked). */
   | { kind: 'gone' };
 
+/**
+ * How much longer than the keepalive deadline the request itself may run: an answer that arrives after
+ * our deadline (a stalled event loop, a slow member) still extends the lease's deadline.
+ */
+const LATE_ANSWER_MS = 1_000;
+
+/**
+ * Resolve with `p` if it settles within `ms`, else reject with a deadline error. On an overloaded host the
+ * event loop stalls, and when it runs again its timers fire before the sockets are read: an answer that
+ * arrived in time would then be taken for a missed deadline (and a lease given up while etcd renewed it).
+ * So when the timer fires, one poll turn (setImmediate) lets whatever has arrived be read first.
+ */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (!settled) reject(new EtcdTimeoutError(`${what}: deadline exceeded`));
+        }),
+      ms,
+    );
+    p.then(
+      (v) => {
+        settled = true;
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Grant retries: full jitter from 200 ms up to this cap. */
 export const GRANT_BACKOFF_CAP_MS = 30_000;
 const GRANT_BACKOFF_BASE_MS = 200;
@@ -208,10 +245,18 @@ export class LeaseKeeper {
     if (!lease) return { kind: 'gone' };
     const sent = Date.now();
     let ttl: number;
+    const request = this.store.keepAliveOnce(lease.id, this.timing.keepaliveTimeoutMs + LATE_ANSWER_MS);
     try {
-      ttl = await this.store.keepAliveOnce(lease.id, this.timing.keepaliveTimeoutMs);
+      ttl = await within(request, this.timing.keepaliveTimeoutMs, 'lease keepalive');
     } catch (err) {
       if (err instanceof LeaseLostError) return { kind: 'gone' };
+      // Given up on, but it may still be answered: a late "alive" still moves the deadline.
+      request.then(
+        (late) => {
+          if (this.lease === lease && late > 0) this.deadline = Math.max(this.deadline, sent + late * 1000);
+        },
+        () => undefined,
+      );
       const now = Date.now();
       // See the file's opening comment: soon, jittered, growing, capped, and never past the last useful moment.
       const cap = Math.min(2_000, Math.max(200, this.timing.keepaliveIntervalMs / 3));
