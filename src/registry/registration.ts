@@ -146,9 +146,14 @@ export class Registration extends EventEmitter {
         nextKeepalive = done.next;
         if (!done.failed) {
           if (verify) nextVerify = Date.now() + verifyEvery;
+          if (this.lease) this.answering(this.lease.id, false);
         } else {
           this.noteFailure(done.err, 'sync');
           this.dirty = true;
+          // A write failed (its member died, say): a keepalive soon tells whether etcd still answers, and
+          // ends the outage at once when it does, instead of at the next keepalive a whole interval later
+          // (an etcd follower SIGKILLed: re-registration took 2.06 s, target ≤ 2 s). Cheap: not a raft write.
+          nextKeepalive = Math.min(nextKeepalive, Date.now() + 100);
           nextKeepalive = (await this.keepingAlive(sleep(backoff.next(), signal), nextKeepalive)).next;
         }
         continue;
