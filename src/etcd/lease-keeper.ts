@@ -259,9 +259,7 @@ export class LeaseKeeper {
       );
       const now = Date.now();
       // See the file's opening comment: soon, jittered, growing, capped, and never past the last useful moment.
-      const cap = Math.min(2_000, Math.max(200, this.timing.keepaliveIntervalMs / 3));
-      const ceiling = Math.min(cap, 100 * 2 ** Math.min(this.keepaliveFailures++, 10));
-      const retry = sent + 100 + Math.random() * ceiling;
+      const retry = sent + this.retryDelay();
       if (now >= this.deadline) return { kind: 'expired', err, next: Math.max(now + 50, retry) };
       return { kind: 'failed', err, next: Math.max(now + 50, Math.min(retry, this.deadline - this.timing.keepaliveTimeoutMs)) };
     }
@@ -270,6 +268,16 @@ export class LeaseKeeper {
     this.deadline = sent + ttl * 1000;
     this.keepaliveFailures = 0;
     return { kind: 'alive', ttl, rttMs: Date.now() - sent, next: sent + this.timing.keepaliveIntervalMs };
+  }
+
+  /**
+   * How long to wait before retrying a failed keepalive (or a take-back): 100 ms plus full jitter that
+   * doubles with each failure in a row, capped at a third of the interval (0.2–2 s). Reset by success.
+   */
+  retryDelay(): number {
+    const cap = Math.min(2_000, Math.max(200, this.timing.keepaliveIntervalMs / 3));
+    const ceiling = Math.min(cap, 100 * 2 ** Math.min(this.keepaliveFailures++, 10));
+    return 100 + Math.random() * ceiling;
   }
 
   /** Revoke a lease by id (the held one by default), bounded by `timeoutMs`; a lease already gone is fine. */

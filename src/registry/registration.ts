@@ -132,6 +132,10 @@ export class Registration extends EventEmitter {
           nextVerify = Date.now() + verifyEvery;
         } else if (outcome === 'conflict') {
           await sleep(this.opts.keepaliveIntervalMs, signal);
+        } else if (outcome === 'unanswered') {
+          // Asking for our old lease back is a keepalive, not a raft write: retried at a keepalive's
+          // pace, not the grant backoff's (a restored lease must be taken back before its TTL runs out).
+          await sleep(this.keeper.retryDelay(), signal);
         } else if (outcome === 'error') {
           await this.pauseBeforeRegister(signal, this.lastError);
         }
@@ -281,7 +285,7 @@ export class Registration extends EventEmitter {
   }
 
   // Grant a lease and write everything in one transaction, unless another live lease holds the name.
-  private async register(): Promise<'registered' | 'retry' | 'conflict' | 'error'> {
+  private async register(): Promise<'registered' | 'retry' | 'conflict' | 'error' | 'unanswered'> {
     // A lease given up at our deadline may still be alive: a new etcd leader gives every lease its full
     // TTL again, a restarted etcd restores them from disk. Try it first, with the short keepalive
     // deadline: grant and txn calls can hang on a stopped member for the whole request timeout while the
@@ -291,6 +295,7 @@ export class Registration extends EventEmitter {
     // from disk whatever their age, and asking costs one keepalive, where a grant is a raft write.
     if (this.lostLease) {
       const kept = await this.keepOwnLease(this.lostLease);
+      if (kept === 'error') return 'unanswered';
       if (kept !== 'gone') return kept;
     }
     let grant: Grant;
