@@ -42,6 +42,8 @@ export interface OutageResult {
   tooManyRequests: number;
   /** Deadlines (client side or etcd's `request timed out`) in the same span. */
   deadlines: number;
+  /** Registrations given up (by deadline, or found gone) from the outage's start to the end: at least one per node. */
+  lostEvents: number;
   /** Client requests during recovery (from the outage's start to the end). */
   grants: number;
   keepalives: number;
@@ -130,6 +132,7 @@ export async function runOutage(d: OutageDeps): Promise<OutageResult> {
     peakPending: Math.max(0, ...series.map((x) => x.pending)),
     tooManyRequests: count(errors, /too many requests/),
     deadlines: count(errors, /DEADLINE_EXCEEDED|deadline exceeded|request timed out/i),
+    lostEvents: diff('lost'),
     grants: diff('grants'),
     keepalives: diff('keepalives'),
     writeTxns: diff('writeTxns'),

@@ -20,7 +20,7 @@ test('fleet outage: 8 nodes, etcd stopped for longer than the TTL, all back, no 
   );
   const o = (JSON.parse(stdout) as FleetResult).beacon!.outage!;
   t.log(JSON.stringify({ ...o, series: o.series.length }));
-  t.is(o.registeredWhenBack, 0, 'every node had given its lease up by its own deadline');
+  t.true(o.lostEvents >= 8, `every node gave its lease up by its own deadline (${o.lostEvents})`);
   t.not(o.allRegisteredMs, null, 'every node registered again');
   t.is(o.lostRegistrations, 0);
   t.is(o.orphanLeases, 0);
