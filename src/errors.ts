@@ -93,3 +93,18 @@ export function showValue(value: unknown): string {
   }
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
+
+/**
+ * etcd answered but refused to take more work (`etcdserver: too many requests`: its apply loop is more
+ * than 5,000 entries behind). The request was not applied; a caller should slow down, not retry at once.
+ */
+export class EtcdOverloadedError extends EtcdUnavailableError {}
+
+/**
+ * A request's deadline passed (client side, or etcd's own `request timed out`): etcd may still apply
+ * it later. A write or grant with this outcome is unknown, not failed.
+ */
+export class EtcdTimeoutError extends EtcdUnavailableError {}
+
+/** A lease grant named an id that etcd already holds (a grant of ours that landed after its deadline). */
+export class LeaseExistsError extends EtcdRequestError {}

@@ -6,6 +6,7 @@ import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { EtcdCluster, requireBinary } from '../../test/helpers/etcd.js';
 import { cpuSeconds, machine, rssMiB, type Machine } from './machine.js';
+import { runOutage, type OutageResult } from './outage.js';
 import { zeroCounters, type Counters, type ErrorTally, type FromWorker, type Side, type ToWorker, type WorkerSpec } from './protocol.js';
 
 /** How to run the fleet. */
@@ -24,6 +25,11 @@ export interface FleetOptions {
   settleS: number;
   /** Give up waiting for the ramp after this long (seconds) and measure anyway. */
   rampTimeoutS: number;
+  /**
+   * Outage scenario (seconds, 0: none): after the settling pause, etcd is stopped this long (more than
+   * the TTL), then started on the same data dir; the recovery is measured (bench/fleet/outage.ts).
+   */
+  outageS: number;
   /** Nodes registering at once, over all workers. */
   concurrency: number;
   clientPer: 'node' | 'worker';
@@ -43,6 +49,7 @@ export function defaultOptions(partial: Partial<FleetOptions> = {}): FleetOption
     sidekickIntervalMs: Math.floor((ttl * 1000) / 3),
     windowS: 60,
     settleS: ttl + 5,
+    outageS: 0,
     concurrency: 64,
     rampTimeoutS: Math.max(120, (partial.nodes ?? 1_000) / 20),
     clientPer: 'node',
@@ -118,6 +125,8 @@ export interface SideResult {
   stopMs: number;
   /** Errors while stopping (beacon: leaves not recorded, their keys then expire with the lease). */
   stopErrors: ErrorTally;
+  /** The outage scenario's figures (with --outage). */
+  outage?: OutageResult;
 }
 
 /** Both sides of one run, with the machine and the ratios. */
@@ -315,7 +324,7 @@ function sum(cs: Counters[]): Counters {
 /** Run one side of the fleet on a fresh etcd and measure it. */
 export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> {
   const etcd = await EtcdCluster.start(1);
-  const etcdPid = etcd.members[0]!.proc!.pid!;
+  let etcdPid = etcd.members[0]!.proc!.pid!;
   const workers: Worker[] = [];
   try {
     const n = Math.max(1, Math.min(o.workers, o.nodes));
@@ -366,6 +375,27 @@ export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> 
     }
     o.progress(`${side}: settling ${o.settleS} s`);
     await sleep(o.settleS * 1000);
+
+    let outage: OutageResult | undefined;
+    if (o.outageS > 0) {
+      const sampleAll = async () => {
+        const ss = await Promise.all(workers.map((w) => w.sample()));
+        return { counters: sum(ss.map((x) => x.counters)), registeredNow: ss.reduce((a, x) => a + x.registeredNow, 0), errors: sumErrors(ss.map((x) => x.errors)) };
+      };
+      outage = await runOutage({
+        etcd,
+        nodes: o.nodes,
+        ttlS: o.ttl,
+        outageS: o.outageS,
+        sample: sampleAll,
+        proposals: async () => {
+          const m = await scrape(etcd.members[0]!.endpoint);
+          return { applied: m.etcd_server_proposals_applied_total, pending: m.etcd_server_proposals_pending };
+        },
+        progress: (line) => o.progress(`${side}: ${line}`),
+      });
+      etcdPid = etcd.members[0]!.proc!.pid!;
+    }
 
     // Steady-state window.
     o.progress(`${side}: measuring for ${o.windowS} s`);
@@ -470,6 +500,7 @@ export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> 
       load: [round(load0, 2), round(load1, 2)],
       stopMs,
       stopErrors,
+      ...(outage ? { outage } : {}),
     };
   } finally {
     for (const w of workers) w.kill();

@@ -15,6 +15,7 @@ const { values: v } = parseArgs({
     'sidekick-interval': { type: 'string' },
     window: { type: 'string' },
     settle: { type: 'string' },
+    outage: { type: 'string' },
     concurrency: { type: 'string' },
     'ramp-timeout': { type: 'string' },
     'client-per': { type: 'string' },
@@ -33,6 +34,9 @@ function num(name: string, s: string | undefined, min: number): number | undefin
 }
 
 const ttl = num('ttl', v.ttl, 2);
+if (v.outage !== undefined && Number(v.outage) !== 0 && Number(v.outage) <= (ttl ?? 10)) {
+  throw new Error(`--outage must be longer than --ttl, so that every node loses its lease: outage=${v.outage}s ttl=${ttl ?? 10}s`);
+}
 const nodes = num('nodes', v.nodes, 1);
 const partial = defaultOptions({ ...(ttl === undefined ? {} : { ttl }), ...(nodes === undefined ? {} : { nodes }) });
 const sides = (v.sides ?? 'beacon,sidekick').split(',').map((s) => s.trim()) as Side[];
@@ -51,6 +55,7 @@ const opts = defaultOptions({
   sidekickIntervalMs: seconds('sidekick-interval', v['sidekick-interval']) ?? partial.sidekickIntervalMs,
   windowS: num('window', v.window, 0.5) ?? partial.windowS,
   settleS: num('settle', v.settle, 0) ?? partial.settleS,
+  outageS: num('outage', v.outage, 0) ?? 0,
   concurrency: num('concurrency', v.concurrency, 1) ?? partial.concurrency,
   rampTimeoutS: num('ramp-timeout', v['ramp-timeout'], 1) ?? partial.rampTimeoutS,
   clientPer,

@@ -137,6 +137,12 @@ export function countCalls(store: Store, c: Counters, errors: ErrorTally): Store
   };
   const grant = counted(store.grant.bind(store));
   store.grant = (ttl) => (c.grants++, grant(ttl));
+  // Grants under an id of the caller's (the LeaseKeeper's); absent from older Stores the simulator may run against.
+  const withId = store as { grantWithId?: (ttl: number, id: string) => Promise<Grant> };
+  if (withId.grantWithId) {
+    const grantWithId = counted(withId.grantWithId.bind(store));
+    withId.grantWithId = (ttl, id) => (c.grants++, grantWithId(ttl, id));
+  }
   const put = counted(store.put.bind(store));
   store.put = (key, value, lease) => (c.puts++, put(key, value, lease));
   const revoke = counted(store.revoke.bind(store));

@@ -5,11 +5,21 @@ import {
   EtcdInvalidAuthTokenError,
   EtcdLeaseInvalidError,
   EtcdPermissionDeniedError,
+  GRPCDeadlineExceededError,
   GRPCInvalidArgumentError,
   GRPCResourceExhastedError,
   GRPCUnauthenticatedError,
 } from 'etcd3';
-import { EtcdMessageTooLargeError, EtcdRequestError, EtcdUnavailableError, LeaseLostError, BeaconError } from '../errors.js';
+import {
+  BeaconError,
+  EtcdMessageTooLargeError,
+  EtcdOverloadedError,
+  EtcdRequestError,
+  EtcdTimeoutError,
+  EtcdUnavailableError,
+  LeaseExistsError,
+  LeaseLostError,
+} from '../errors.js';
 
 // gRPC status RESOURCE_EXHAUSTED: etcd3 casts it for calls, but a stream's error reaches its watchers raw.
 const GRPC_RESOURCE_EXHAUSTED = 8;
@@ -21,8 +31,14 @@ export function translate(err: unknown, what: string): BeaconError {
   if (err instanceof EtcdLeaseInvalidError || /requested lease not found/.test(msg)) {
     return new LeaseLostError(`${what}: lease not found`, { cause: err });
   }
+  if (/lease already exists/.test(msg)) return new LeaseExistsError(`${what}: ${msg}`, { cause: err });
   if (err instanceof GRPCResourceExhastedError || (err as { code?: unknown } | null)?.code === GRPC_RESOURCE_EXHAUSTED) {
     return resourceExhausted(err, what, msg);
+  }
+  // etcd's messages are its API here (etcd3 has no classes for them): ErrTooManyRequests, ErrTimeout*.
+  if (/etcdserver: too many requests/.test(msg)) return new EtcdOverloadedError(`${what}: ${msg}`, { cause: err });
+  if (err instanceof GRPCDeadlineExceededError || /etcdserver: request timed out|DEADLINE_EXCEEDED|deadline exceeded/i.test(msg)) {
+    return new EtcdTimeoutError(`${what}: ${msg}`, { cause: err });
   }
   if (
     err instanceof EtcdPermissionDeniedError ||
@@ -51,7 +67,8 @@ export function translate(err: unknown, what: string): BeaconError {
 //   compacts and defragments; etcd answers, so this is not an outage.
 function resourceExhausted(err: unknown, what: string, msg: string): BeaconError {
   if (/message larger than max/i.test(msg)) return new EtcdMessageTooLargeError(`${what}: ${msg}`, { cause: err });
-  if (/too many requests/i.test(msg)) return new EtcdUnavailableError(`${what}: ${msg}`, { cause: err });
+  // etcd's ErrTooManyRequests is RESOURCE_EXHAUSTED too: overloaded, retryable (EtcdOverloadedError is an EtcdUnavailableError).
+  if (/too many requests/i.test(msg)) return new EtcdOverloadedError(`${what}: ${msg}`, { cause: err });
   return new EtcdRequestError(`${what}: ${msg}`, { cause: err });
 }
 

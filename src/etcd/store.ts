@@ -370,4 +370,14 @@ export class Store {
       }
     });
   }
+
+  /**
+   * Grant a lease under an id the caller chose (hex, non-zero): a grant whose answer comes after the
+   * caller gave up can then still be revoked (or taken over) by that id. Rejects with LeaseExistsError
+   * when etcd already holds the id.
+   */
+  async grantWithId(ttl: number, id: string): Promise<Grant> {
+    const res = await call('lease grant', () => this.client.leaseClient.leaseGrant({ TTL: ttl, ID: leaseFromHex(id) }));
+    return { id: leaseToHex(res.ID), ttl: Number(res.TTL) };
+  }
 }

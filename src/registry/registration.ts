@@ -1,14 +1,15 @@
 // Registration: keeps one node's keys in etcd under one lease, for as long as the agent runs.
 //
-// The agent's own truth is "registered until last successful keepalive + granted TTL". Keepalives
-// are sent by us (one short-lived request every interval with its own deadline, retried at once on
-// failure) rather than by etcd3's built-in keeper, which notices a hung etcd only after ~2×TTL.
+// The agent's own truth is "registered until last successful keepalive + granted TTL". The lease is
+// kept by the LeaseKeeper (src/etcd/lease-keeper.ts, shared with the watcher's election): keepalives
+// are our own short requests with their own deadline, grants back off and never leave orphan leases.
 // When the lease is gone (expired, revoked, keys deleted by hand) a new one is granted and
 // everything is written again in one transaction. Nothing is written while nothing changes.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { DecodeError, EtcdUnavailableError, LeaseLostError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
+import { LeaseKeeper } from '../etcd/lease-keeper.js';
 import { leaseFromHex, type Grant, type KeyValue, type PrefixWatch, type Store, type TxnOp } from '../etcd/store.js';
 import { Backoff, Wakeup, sleep } from '../util/time.js';
 import { decodeNode } from './codec.js';
@@ -52,9 +53,17 @@ export type LostKind = 'lease-not-found' | 'keepalive-deadline' | 'name-taken';
  * - `conflict` (holder: string): another live lease holds this node name; checking again later.
  */
 export class Registration extends EventEmitter {
-  private lease: Grant | undefined;
-  /** Last moment we may still believe the lease alive (ms since epoch). */
-  private deadline = 0;
+  /** Holds the lease: grants, keepalives, the deadline (last moment we may still believe the lease alive). */
+  private readonly keeper: LeaseKeeper;
+  private get lease(): Grant | undefined {
+    return this.keeper.lease;
+  }
+  private set lease(g: Grant | undefined) {
+    this.keeper.lease = g;
+  }
+  private get deadline(): number {
+    return this.keeper.deadline;
+  }
   private written: Desired = { leased: new Map(), unleased: new Map() };
   private readonly wakeup = new Wakeup();
   private dirty = false;
@@ -63,8 +72,6 @@ export class Registration extends EventEmitter {
   private outageSince: number | undefined;
   /** The last failure seen: tells an overloaded etcd (answering, refusing) from one not answering. */
   private lastError: unknown;
-  /** Keepalive failures in a row: spaces the retries (reset by a good keepalive). */
-  private keepaliveFailures = 0;
   private conflictHolder: string | undefined;
   /** The lease given up at our own deadline while etcd did not answer: it may still be alive (register()). */
   private lostLease: string | undefined;
@@ -72,6 +79,12 @@ export class Registration extends EventEmitter {
   private lastOwnRevision = 0n;
   /** Leases this process granted (the latest few): only these may be taken back by pid (handleHolder). */
   private readonly ownLeases: string[] = [];
+  /** Revisions our own transactions returned (the latest few): an event at one of them is our write. */
+  private ownRevisions: bigint[] = [];
+  /** Our writes in flight: an event may arrive before the transaction's answer tells us its revision. */
+  private writesInFlight = 0;
+  /** Events on our keys seen while a write of ours was in flight: judged once it answered. */
+  private undecided: { type: 'put' | 'delete'; kv: KeyValue }[] = [];
 
   constructor(
     private readonly store: Store,
@@ -82,6 +95,11 @@ export class Registration extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
+    this.keeper = new LeaseKeeper(
+      store,
+      { ttl: opts.ttl, keepaliveIntervalMs: opts.keepaliveIntervalMs, keepaliveTimeoutMs: opts.keepaliveTimeoutMs },
+      log,
+    );
   }
 
   /** Hex id of the current lease, if registered. */
@@ -104,8 +122,6 @@ export class Registration extends EventEmitter {
   /** Keep the registration until `signal` aborts, then leave gracefully and resolve. */
   async run(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(100, 1_000);
-    // Grant + transaction after a failure: full jitter up to min(TTL, 10 s) (see pauseBeforeRegister).
-    const registerBackoff = new Backoff(200, Math.min(this.opts.ttl, 10) * 1000, 'full');
     let nextKeepalive = 0;
     let nextVerify = 0;
     const verifyEvery = this.opts.verifyIntervalMs ?? 30_000;
@@ -114,13 +130,16 @@ export class Registration extends EventEmitter {
         const outcome = await this.register(signal);
         if (outcome === 'registered') {
           backoff.reset();
-          registerBackoff.reset();
           nextKeepalive = Date.now() + this.opts.keepaliveIntervalMs;
           nextVerify = Date.now() + verifyEvery;
         } else if (outcome === 'conflict') {
           await sleep(this.opts.keepaliveIntervalMs, signal);
+        } else if (outcome === 'unanswered') {
+          // Asking for our old lease back is a keepalive, not a raft write: retried at a keepalive's
+          // pace, not the grant backoff's (a restored lease must be taken back before its TTL runs out).
+          await sleep(this.keeper.retryDelay(), signal);
         } else if (outcome === 'error') {
-          await this.pauseBeforeRegister(registerBackoff, signal, this.lastError);
+          await this.pauseBeforeRegister(signal, this.lastError);
         }
         continue;
       }
@@ -133,9 +152,14 @@ export class Registration extends EventEmitter {
         nextKeepalive = done.next;
         if (!done.failed) {
           if (verify) nextVerify = Date.now() + verifyEvery;
+          if (this.lease) this.answering(this.lease.id, false);
         } else {
           this.noteFailure(done.err, 'sync');
           this.dirty = true;
+          // A write failed (its member died, say): a keepalive soon tells whether etcd still answers, and
+          // ends the outage at once when it does, instead of at the next keepalive a whole interval later
+          // (an etcd follower SIGKILLed: re-registration took 2.06 s, target ≤ 2 s). Cheap: not a raft write.
+          nextKeepalive = Math.min(nextKeepalive, Date.now() + 100);
           nextKeepalive = (await this.keepingAlive(sleep(backoff.next(), signal), nextKeepalive)).next;
         }
         continue;
@@ -177,40 +201,41 @@ export class Registration extends EventEmitter {
     return { next, ...(await outcome) };
   }
 
-  // One keepalive; returns when the next one is due.
+  // One keepalive; returns when the next one is due. Nothing else runs on a tick: the keepalive, and
+  // (only when an outage ends) one log line.
   private async keepalive(): Promise<number> {
     const lease = this.lease!;
-    const sent = Date.now();
-    let ttl: number;
-    try {
-      ttl = await this.store.keepAliveOnce(lease.id, this.opts.keepaliveTimeoutMs);
-    } catch (err) {
-      this.noteFailure(err, 'keepalive');
-      if (Date.now() >= this.deadline) {
+    const r = await this.keeper.keepalive();
+    if (this.lease !== lease) return 0; // lost meanwhile (a sync found the name taken, say)
+    switch (r.kind) {
+      case 'alive':
+        this.emit('keepalive', r.rttMs);
+        // Debug only (a no-op call at the default level): what the overload test reads its margin from.
+        this.log.debug({ rttMs: r.rttMs }, 'keepalive');
+        this.answering(lease.id);
+        return r.next;
+      case 'failed':
+        this.noteFailure(r.err, 'keepalive');
+        return r.next;
+      case 'expired':
+        this.noteFailure(r.err, 'keepalive');
+        if (this.lease !== lease) return 0;
         this.lostLease = lease.id;
         this.lose('keepalive deadline passed: etcd unreachable for longer than the TTL', 'keepalive-deadline');
         return 0;
-      }
-      // Retry soon (each call may reach another member; a hung one has already cost the timeout), with
-      // full jitter so a fleet refused at the same moment does not retry in step, and never later than
-      // the last moment a keepalive can still land before the deadline; never spin on instant refusals.
-      const cap = Math.max(200, Math.min(1_000, this.opts.keepaliveIntervalMs / 2));
-      const retry = sent + 100 + Math.random() * Math.min(cap, 100 * 2 ** Math.min(this.keepaliveFailures++, 10));
-      return Math.max(Date.now() + 50, Math.min(retry, this.deadline - this.opts.keepaliveTimeoutMs));
+      case 'gone':
+        this.lose('lease not found on etcd (expired or revoked)', 'lease-not-found');
+        return 0;
     }
-    if (ttl <= 0) {
-      this.lose('lease not found on etcd (expired or revoked)', 'lease-not-found');
-      return 0;
-    }
-    this.deadline = sent + ttl * 1000;
-    this.keepaliveFailures = 0;
-    this.emit('keepalive', Date.now() - sent);
-    if (this.outageSince !== undefined) {
-      this.log.info({ lease: lease.id, outageMs: Date.now() - this.outageSince }, 'etcd answering again');
-      this.outageSince = undefined;
-      this.verifyNeeded = true; // a gap: re-read our keys, level-triggered
-    }
-    return sent + this.opts.keepaliveIntervalMs;
+  }
+
+  // etcd answers again after failures: say so with the outage's length (whatever path noticed it:
+  // a keepalive, a kept lease, a new registration), and re-read our keys (a gap: level-triggered).
+  private answering(lease: string, verify = true): void {
+    if (this.outageSince === undefined) return;
+    this.log.info({ lease, outageMs: Date.now() - this.outageSince }, 'etcd answering again');
+    this.outageSince = undefined;
+    if (verify) this.verifyNeeded = true;
   }
 
   private noteFailure(err: unknown, op: string): void {
@@ -236,14 +261,17 @@ export class Registration extends EventEmitter {
     this.emit('lost', reason, kind);
   }
 
-  // Wait before granting again, with full-jitter exponential backoff up to min(TTL, 10 s): an etcd
-  // that answers but refuses (overloaded) then sees a fleet's grants and transactions spread over up to
-  // 10 s instead of every agent retrying each second. While etcd does not answer, a cheap read every
-  // 0.25–0.75 s (jittered): the first one answered after an outage ends the wait, so the fleet is back
-  // within ~1 s of etcd answering (the fault suite allows 2 s) whatever the backoff had grown to. Reads
-  // answered from the start mean overload, not an outage: then the probing stops and the backoff holds.
-  private async pauseBeforeRegister(backoff: Backoff, signal: AbortSignal, err: unknown): Promise<void> {
-    const until = Date.now() + backoff.next();
+  // Wait before granting again, with the keeper's backoff (full jitter up to 30 s, faster growth when
+  // etcd says it is overloaded or slow): an etcd that answers but refuses then sees a fleet's grants
+  // and transactions spread over tens of seconds instead of every agent retrying each second. While
+  // etcd does not answer at all, a cheap read every 0.25–0.75 s (jittered): the first one answered
+  // after an outage ends the wait, so an agent is back within ~1 s of etcd answering whatever the
+  // backoff had grown to; what it does first then is take its old lease back (a keepalive, not a raft
+  // write: a restarted etcd restores leases). The backoff is not reset by that: if the grant that may
+  // follow fails again, the fleet spreads out. Reads answered from the start mean overload, not an
+  // outage: then the probing stops and the backoff holds.
+  private async pauseBeforeRegister(signal: AbortSignal, err: unknown): Promise<void> {
+    const until = Date.now() + this.keeper.backoff.next(err);
     let down = outageKind(err);
     while (!signal.aborted && Date.now() < until) {
       if (down === 'no') {
@@ -253,62 +281,58 @@ export class Registration extends EventEmitter {
       await sleep(Math.min(until - Date.now(), 250 + Math.random() * 500), signal);
       if (signal.aborted || Date.now() >= until) return;
       const answered = await this.store.get(this.keys.live(this.opts.node)).then(() => true, () => false);
-      if (answered && down === 'yes') {
-        backoff.reset();
-        return;
-      }
+      if (answered && down === 'yes') return;
       down = answered ? 'no' : 'yes';
     }
   }
 
   // Grant a lease and write everything in one transaction, unless another live lease holds the name.
-  private async register(signal?: AbortSignal): Promise<'registered' | 'retry' | 'conflict' | 'error'> {
+  private async register(signal?: AbortSignal): Promise<'registered' | 'retry' | 'conflict' | 'error' | 'unanswered'> {
     // A lease given up at our deadline may still be alive: a new etcd leader gives every lease its full
     // TTL again, a restarted etcd restores them from disk. Try it first, with the short keepalive
     // deadline: grant and txn calls can hang on a stopped member for the whole request timeout while the
     // old lease runs out, and a lease taken back is no failure for the watchers (the fault suite's etcd
     // leader SIGSTOP: elections of ~3 s under load outlasted a 3 s TTL's deadline).
-    // Past twice the TTL plus an election it has expired for sure (the txn below still finds a restored one).
-    if (this.lostLease && Date.now() > this.deadline + 2 * this.opts.ttl * 1000 + 3_000) this.lostLease = undefined;
+    // It is kept until etcd says it is gone, however long the outage: a restarted etcd restores leases
+    // from disk whatever their age, and asking costs one keepalive, where a grant is a raft write.
     if (this.lostLease) {
       const kept = await this.keepOwnLease(this.lostLease);
+      if (kept === 'error') return 'unanswered';
       if (kept !== 'gone') return kept;
     }
     let grant: Grant;
+    let sentAt: number;
     try {
-      grant = await this.store.grant(this.opts.ttl);
+      ({ grant, sentAt } = await this.keeper.grant());
     } catch (err) {
       this.noteFailure(err, 'grant');
       return 'error';
     }
-    const started = Date.now();
     const desired = this.render(grant, 'up');
     const live = this.keys.live(this.opts.node);
     try {
-      const res = await this.store.txn(
-        [{ key: live, target: 'Version', op: '==', value: 0 }],
-        this.puts(desired, grant.id),
-        [{ get: live }],
+      const res = await this.ownWrite(
+        this.store.txn([{ key: live, target: 'Version', op: '==', value: 0 }], this.puts(desired, grant.id), [{ get: live }]),
       );
       if (res.succeeded) {
-        this.lease = grant;
+        this.keeper.hold(grant, sentAt);
         this.ownLeases.push(grant.id);
         if (this.ownLeases.length > 8) this.ownLeases.shift();
-        this.deadline = started + grant.ttl * 1000;
         this.written = desired;
-        this.lastOwnRevision = BigInt(res.revision);
         this.conflictHolder = undefined;
-        if (this.outageSince !== undefined) this.outageSince = undefined;
+        this.answering(grant.id, false);
         this.log.info({ lease: grant.id, ttl: grant.ttl }, 'registered');
         await this.startWatches(res.revision);
         this.emit('registered', grant);
         return 'registered';
       }
-      await this.store.revoke(grant.id).catch(() => undefined);
+      await this.keeper.settle(grant.id);
       return await this.handleHolder(res.gets[0], signal);
     } catch (err) {
-      // The transaction may have been applied before the error: revoking makes it harmless.
-      await this.store.revoke(grant.id).catch(() => undefined);
+      // The transaction may have been applied before the error: revoking makes it harmless. In the
+      // background: the backoff must not wait for a slow etcd first (the keeper reuses the id if the
+      // revoke does not get through).
+      this.keeper.forget(grant.id);
       this.noteFailure(err, 'register');
       return 'error';
     }
@@ -406,31 +430,45 @@ export class Registration extends EventEmitter {
   // Take back this process's own lease if etcd still has it: 'registered', 'gone' (expired or revoked:
   // register anew) or 'error' (etcd did not answer: do not give the lease up, try again).
   private async keepOwnLease(lease: string, revision?: string): Promise<'registered' | 'gone' | 'error'> {
-    const sent = Date.now();
-    let ttl: number;
+    let taken: 'held' | 'gone';
     try {
-      ttl = await this.store.keepAliveOnce(lease, this.opts.keepaliveTimeoutMs);
+      taken = await this.keeper.takeBack(lease);
     } catch (err) {
-      if (err instanceof LeaseLostError) ttl = 0;
-      else {
-        this.noteFailure(err, 'keepalive');
-        return 'error';
-      }
+      this.noteFailure(err, 'keepalive');
+      return 'error';
     }
     this.lostLease = undefined;
-    if (ttl <= 0) return 'gone';
-    this.lease = { id: lease, ttl };
-    this.deadline = sent + ttl * 1000;
+    if (taken === 'gone') return 'gone';
     this.conflictHolder = undefined;
-    this.outageSince = undefined;
+    this.answering(lease, false);
     // `written` was cleared when the lease was lost: re-read our keys and write back what differs.
     this.verifyNeeded = true;
-    this.log.info({ lease, ttl }, 'lease still alive: registration kept');
+    this.log.info({ lease, ttl: this.lease!.ttl }, 'lease still alive: registration kept');
     // Our own-key watches stopped with the loss; without a revision at hand, the verify repairs meanwhile.
     const from = revision ?? (await this.store.getMany([this.keys.live(this.opts.node)]).then((r) => r.revision, () => undefined));
     if (from) await this.startWatches(from);
     this.emit('registered', this.lease);
     return 'registered';
+  }
+
+  // Run one of our own writes, remembering the revision it returned, so that its watch event is known
+  // as ours even when it arrives before the answer (events seen meanwhile wait for it: judgeUndecided).
+  private async ownWrite<T extends { succeeded: boolean; revision: string }>(write: Promise<T>): Promise<T> {
+    this.writesInFlight++;
+    try {
+      const res = await write;
+      // A failed compare writes nothing: its revision is someone else's (or nobody's).
+      if (res.succeeded) {
+        const rev = BigInt(res.revision);
+        if (rev > this.lastOwnRevision) this.lastOwnRevision = rev;
+        this.ownRevisions.push(rev);
+        if (this.ownRevisions.length > 32) this.ownRevisions.shift();
+      }
+      return res;
+    } finally {
+      this.writesInFlight--;
+      if (this.writesInFlight === 0) this.judgeUndecided();
+    }
   }
 
   private puts(d: Desired, lease: string): TxnOp[] {
@@ -452,14 +490,11 @@ export class Registration extends EventEmitter {
     for (const k of this.written.unleased.keys()) if (!desired.unleased.has(k)) ops.push({ delete: k });
     if (ops.length === 0) return;
     const live = this.keys.live(this.opts.node);
-    const res = await this.store.txn(
-      [{ key: live, target: 'Lease', op: '==', value: leaseFromHex(lease.id) }],
-      ops,
-      [{ get: live }],
+    const res = await this.ownWrite(
+      this.store.txn([{ key: live, target: 'Lease', op: '==', value: leaseFromHex(lease.id) }], ops, [{ get: live }]),
     );
     if (res.succeeded) {
       this.written = desired;
-      this.lastOwnRevision = BigInt(res.revision);
       this.log.info({ lease: lease.id, writes: ops.length }, 'registration updated');
       await this.restartWatchesIfKeysChanged(res.revision);
       return;
@@ -472,16 +507,14 @@ export class Registration extends EventEmitter {
       return;
     }
     // Our live record is gone (deleted by hand) while the lease lives: write everything again.
-    const again = await this.store.txn(
-      [{ key: live, target: 'Version', op: '==', value: 0 }],
-      this.puts(desired, lease.id),
+    const again = await this.ownWrite(
+      this.store.txn([{ key: live, target: 'Version', op: '==', value: 0 }], this.puts(desired, lease.id)),
     );
     if (!again.succeeded) {
       this.dirty = true;
       return;
     }
     this.written = desired;
-    this.lastOwnRevision = BigInt(again.revision);
     this.log.warn({ lease: lease.id }, 'registration rewritten after its keys were deleted');
     await this.restartWatchesIfKeysChanged(again.revision, true);
   }
@@ -543,15 +576,28 @@ export class Registration extends EventEmitter {
     }
   }
 
+  // A change to one of our keys: ours (a revision one of our transactions returned, or the value we
+  // wrote), undecided while a write of ours has not answered yet, else someone else's: repair.
   private onOwnKeyEvent(type: 'put' | 'delete', kv: KeyValue): void {
     if (!this.lease) return;
+    if (this.ownRevisions.includes(BigInt(kv.modRevision))) return;
     const mine = this.written.leased.get(kv.key) ?? this.written.unleased.get(kv.key);
     if (mine === undefined) return;
     if (type === 'put' && kv.value.toString() === mine) return; // our own write echoing back
-    // An echo of an earlier write of ours, already superseded by a later one still in flight.
+    if (this.writesInFlight > 0) {
+      this.undecided.push({ type, kv });
+      return;
+    }
+    // An echo of an earlier write of ours, already superseded by a later one.
     if (type === 'put' && BigInt(kv.modRevision) <= this.lastOwnRevision) return;
     this.log.warn({ key: kv.key, change: type }, 'own key changed by someone else');
     this.requestVerify();
+  }
+
+  private judgeUndecided(): void {
+    const events = this.undecided;
+    this.undecided = [];
+    for (const e of events) this.onOwnKeyEvent(e.type, e.kv);
   }
 
   private requestVerify(): void {

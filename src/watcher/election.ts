@@ -1,14 +1,15 @@
 // Leader election among watchers, on etcd: each watcher puts `<election>/<id>` under its own lease; the key
 // with the lowest create revision leads. A leader's writes carry a compare on its own key and lease (the
-// fence): once its lease is gone, nothing it writes lands. Keepalives are sent by us, one short request at
-// a time with its own deadline (as the agent does), because etcd3's keeper notices a hung etcd only late.
+// fence): once its lease is gone, nothing it writes lands. The lease is kept by the same LeaseKeeper as the
+// agent's registration (src/etcd/lease-keeper.ts): our own keepalives with their own deadline, because
+// etcd3's keeper notices a hung etcd only late, and grants that back off and leave no orphan lease.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { LeaseLostError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
+import { LeaseKeeper } from '../etcd/lease-keeper.js';
 import { leaseFromHex, type Compare, type Grant, type PrefixWatch, type Store } from '../etcd/store.js';
-import { Backoff, Wakeup, sleep } from '../util/time.js';
-import { deadline } from './deadline.js';
+import { Wakeup, sleep } from '../util/time.js';
 
 /** Timing and identity of one candidate. */
 export interface ElectionOptions {
@@ -25,8 +26,15 @@ export interface ElectionOptions {
  * - `deposed` (reason: string): it no longer leads (lease lost or past its deadline, key gone, shutdown).
  */
 export class Election extends EventEmitter {
-  private lease: Grant | undefined;
-  private deadline = 0;
+  private readonly keeper: LeaseKeeper;
+  private get lease(): Grant | undefined {
+    return this.keeper.lease;
+  }
+  private get deadline(): number {
+    return this.keeper.deadline;
+  }
+  /** Why the last campaign failed (drives the keeper's backoff). */
+  private lastError: unknown;
   private leading = false;
   private readonly wakeup = new Wakeup();
   private checkNeeded = false;
@@ -40,6 +48,11 @@ export class Election extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
+    this.keeper = new LeaseKeeper(
+      store,
+      { ttl: opts.ttl, keepaliveIntervalMs: opts.keepaliveIntervalMs, keepaliveTimeoutMs: opts.keepaliveTimeoutMs },
+      log,
+    );
   }
 
   /** This candidate's key. */
@@ -65,17 +78,15 @@ export class Election extends EventEmitter {
 
   /** Campaign until `signal` aborts; then step down and revoke the lease so a standby takes over at once. */
   async run(signal: AbortSignal): Promise<void> {
-    const backoff = new Backoff(200, 2_000);
     let nextKeepalive = 0;
     let nextCheck = 0;
     while (!signal.aborted) {
       if (!this.lease) {
         if (await this.campaign()) {
-          backoff.reset();
           nextKeepalive = Date.now() + this.opts.keepaliveIntervalMs;
           nextCheck = 0;
         } else {
-          await sleep(this.conflictLogged ? this.opts.keepaliveIntervalMs : backoff.next(), signal);
+          await sleep(this.conflictLogged ? this.opts.keepaliveIntervalMs : this.keeper.backoff.next(this.lastError), signal);
         }
         continue;
       }
@@ -105,21 +116,20 @@ export class Election extends EventEmitter {
     }
     const lease = this.lease;
     this.lose('shutdown', false);
-    if (lease) {
-      await deadline(this.store.revoke(lease.id), this.opts.keepaliveTimeoutMs * 2, 'revoke').catch(() => undefined);
-    }
+    if (lease) await this.keeper.revoke(lease.id, this.opts.keepaliveTimeoutMs * 2).catch(() => undefined);
   }
 
   // Grant a lease and put our key, unless a live lease already holds this id.
   private async campaign(): Promise<boolean> {
     let grant: Grant;
+    let sentAt: number;
     try {
-      grant = await this.store.grant(this.opts.ttl);
+      ({ grant, sentAt } = await this.keeper.grant());
     } catch (err) {
+      this.lastError = err;
       this.log.debug({ err }, 'election lease not granted');
       return false;
     }
-    const started = Date.now();
     try {
       const res = await this.store.txn(
         [{ key: this.key, target: 'Version', op: '==', value: 0 }],
@@ -127,7 +137,7 @@ export class Election extends EventEmitter {
         [{ get: this.key }],
       );
       if (!res.succeeded) {
-        await this.store.revoke(grant.id).catch(() => undefined);
+        await this.keeper.settle(grant.id);
         if (!this.conflictLogged) {
           this.conflictLogged = true;
           this.log.error({ id: this.opts.id, holderLease: res.gets[0]?.lease }, 'watcher id held by another live lease; waiting');
@@ -135,13 +145,13 @@ export class Election extends EventEmitter {
         return false;
       }
       this.conflictLogged = false;
-      this.lease = grant;
-      this.deadline = started + grant.ttl * 1000;
+      this.keeper.hold(grant, sentAt);
       this.log.info({ id: this.opts.id, lease: grant.id, ttl: grant.ttl }, 'campaigning');
       await this.startWatch(res.revision);
       return true;
     } catch (err) {
-      await this.store.revoke(grant.id).catch(() => undefined);
+      this.lastError = err;
+      this.keeper.forget(grant.id);
       this.log.debug({ err }, 'campaign failed');
       return false;
     }
@@ -175,24 +185,26 @@ export class Election extends EventEmitter {
 
   private async keepalive(): Promise<number> {
     const lease = this.lease!;
-    const sent = Date.now();
-    try {
-      const ttl = await this.store.keepAliveOnce(lease.id, this.opts.keepaliveTimeoutMs);
-      if (this.lease !== lease) return 0;
-      if (ttl <= 0) {
+    const wasPastDeadline = Date.now() >= this.deadline;
+    const r = await this.keeper.keepalive();
+    if (this.lease !== lease) return 0;
+    switch (r.kind) {
+      case 'alive':
+        if (wasPastDeadline) {
+          this.log.info({ lease: lease.id }, 'election lease still alive after an outage');
+          this.checkNeeded = true;
+        }
+        return r.next;
+      case 'gone':
         this.lose('election lease not found on etcd');
         return 0;
-      }
-      if (Date.now() >= this.deadline) {
-        this.log.info({ lease: lease.id }, 'election lease still alive after an outage');
-        this.checkNeeded = true;
-      }
-      this.deadline = sent + ttl * 1000;
-      return sent + this.opts.keepaliveIntervalMs;
-    } catch (err) {
-      this.log.debug({ err }, 'election keepalive failed');
-      // Retry at once (another member may answer), but never spin on instant refusals.
-      return sent + 200;
+      case 'failed':
+        this.log.debug({ err: r.err }, 'election keepalive failed');
+        return r.next;
+      case 'expired':
+        // Past the deadline the lease is kept (see run): etcd may still hold it. Keep asking.
+        this.log.debug({ err: r.err }, 'election keepalive failed');
+        return r.next;
     }
   }
 
@@ -206,7 +218,7 @@ export class Election extends EventEmitter {
   private lose(reason: string, logIt = true): void {
     const wasLeading = this.leading;
     this.leading = false;
-    this.lease = undefined;
+    this.keeper.release();
     this.checkNeeded = false;
     const w = this.watch;
     this.watch = undefined;

@@ -48,6 +48,7 @@ test.serial('etcd down for longer than the TTL, restarted on the same data dir: 
   const before = liveLease()!;
   t.truthy(before);
   const from = agent.lines.length;
+  const stoppedAt = Date.now();
   await etcd.members[0]!.stop('SIGTERM');
   // The agent's own deadline (last keepalive + TTL) passes: it says so, without etcd3's late `lost`.
   await agent.waitLine((l) => l.msg === 'registration lost', 6_000, from);
@@ -60,6 +61,10 @@ test.serial('etcd down for longer than the TTL, restarted on the same data dir: 
   const lease = await waitFor(() => liveLease() === back.lease && back.lease, { timeoutMs: 2_000, intervalMs: 50, what: 're-registration' });
   t.log(`registered again ${Date.parse(back.time as string) - answering} ms after etcd answered (${back.msg})`);
   t.is(lease, before, 'etcd restored the lease; the agent kept it');
+  // As after a short outage, the agent says when etcd answers again and how long it was away.
+  const again = agent.lines.slice(from).filter((l) => l.msg === 'etcd answering again');
+  t.is(again.length, 1, 'one "etcd answering again" line after the outage');
+  t.true(Number(again[0]?.outageMs) >= answering - stoppedAt - 1_000, `outageMs ${again[0]?.outageMs} covers the outage (${answering - stoppedAt} ms)`);
   t.true(agent.proc.exitCode === null, 'the agent never exits because etcd is away');
 });
 

@@ -1,7 +1,9 @@
-// Re-registration backoff: full jitter up to min(TTL, 10 s) spreads a fleet's grants when etcd is
-// overloaded, yet an outage's end is caught by cheap probes, so a registration is back within 2 s of
-// etcd answering however far the backoff had grown.
+// Re-registration backoff: full jitter up to 30 s (growing twice as fast when etcd says it is overloaded
+// or slow) spreads a fleet's grants when etcd is overloaded, yet an outage's end is caught by cheap
+// probes, so a registration is back within 2 s of etcd answering however far the backoff had grown.
 import test from 'ava';
+import { EtcdOverloadedError, EtcdTimeoutError, EtcdUnavailableError } from '../../src/errors.js';
+import { GRANT_BACKOFF_CAP_MS, GrantBackoff } from '../../src/etcd/lease-keeper.js';
 import { Keys } from '../../src/etcd/keys.js';
 import { Store } from '../../src/etcd/store.js';
 import { createLogger } from '../../src/log.js';
@@ -26,6 +28,33 @@ test('Backoff full jitter: every delay within [0, min(cap, base·2^n)], spread o
   t.true(Array.from({ length: 200 }, () => eq.next()).every((d) => d >= 2_000 && d <= 4_000), 'equal jitter unchanged');
 });
 
+test('GrantBackoff: full jitter up to 30 s; too many requests and deadlines advance it twice as fast', (t) => {
+  const ceilings = (errs: unknown[]) => {
+    const b = new GrantBackoff();
+    // The ceiling of each step, seen as the max of many draws at that step.
+    return errs.map((e, i) => {
+      let max = 0;
+      for (let k = 0; k < 400; k++) {
+        const c = new GrantBackoff();
+        for (let j = 0; j < i; j++) c.next(errs[j]);
+        max = Math.max(max, c.next(e));
+      }
+      b.next(e);
+      return max;
+    });
+  };
+  const plain = ceilings(Array.from({ length: 10 }, () => new EtcdUnavailableError('down')));
+  plain.forEach((m, i) => t.true(m <= Math.min(GRANT_BACKOFF_CAP_MS, 200 * 2 ** i), `step ${i}: ${m}`));
+  t.true(plain[9]! > 20_000, `reaches the 30 s cap region (${plain[9]})`);
+  const over = ceilings([new EtcdOverloadedError('too many requests'), new EtcdTimeoutError('deadline')]);
+  t.true(over[0]! > 200 && over[0]! <= 400, `an overload starts at the second step (${over[0]})`);
+  t.true(over[1]! > 800 && over[1]! <= 1_600, `and keeps advancing two steps (${over[1]})`);
+  const b = new GrantBackoff();
+  for (let i = 0; i < 30; i++) t.true(b.next(new EtcdOverloadedError('x')) <= GRANT_BACKOFF_CAP_MS);
+  b.reset();
+  t.true(b.next() <= 200, 'reset starts from the base again');
+});
+
 test('etcd down long enough for the backoff to grow to its cap: registered again within 2 s of etcd answering', async (t) => {
   const etcd = await EtcdCluster.start(1);
   t.teardown(() => etcd.destroy());
@@ -42,7 +71,6 @@ test('etcd down long enough for the backoff to grow to its cap: registered again
     ]),
     unleased: new Map(),
   });
-  // TTL 4 s: the grant backoff's cap is min(TTL, 10 s) = 4 s.
   const reg = new Registration(store, keys, { node: 'n1', ttl: 4, keepaliveIntervalMs: 1_333, keepaliveTimeoutMs: 600 }, self, render, createLogger('silent'));
   const ac = new AbortController();
   const registeredAt: number[] = [];
@@ -58,7 +86,7 @@ test('etcd down long enough for the backoff to grow to its cap: registered again
 
   await etcd.members[0]!.stop('SIGKILL');
   await waitFor(() => lost.length === 1, { timeoutMs: 10_000, what: 'registration lost by its own deadline' });
-  // Failing grants for 7 s more: the backoff's ceiling reaches its 4 s cap (200 ms · 2^5 > 4 s).
+  // Failing for 7 s more: the backoff's ceiling grows past 3 s (the probes, not the backoff, end the wait).
   await new Promise((r) => setTimeout(r, 7_000));
   t.is(registeredAt.length, 1, 'no registration while etcd is down');
   await etcd.members[0]!.start();
@@ -67,7 +95,7 @@ test('etcd down long enough for the backoff to grow to its cap: registered again
   const ms = registeredAt[1]! - answering;
   t.log(`registered again ${ms} ms after etcd answered`);
   // Expected ≤ ~1.8 s: gRPC's reconnect attempts (≤ 1 s apart) + the probe cadence (≤ 0.75 s) + two round
-  // trips. Without the probes the wait would run out the backoff (up to its 4 s cap). The bound leaves
+  // trips. Without the probes the wait would run out the backoff (up to its 30 s cap). The bound leaves
   // room for a loaded CI machine; the figure is logged above.
   t.true(ms <= 3_000, `registered again ${ms} ms after etcd answered`);
   t.true(reg.isRegistered());
