@@ -1,5 +1,6 @@
 // `beacon check pass|warn|fail ID` end to end: the CLI reports over the agent's unix socket, the agent's
-// ttl check follows, the endpoint in etcd changes; silence past the TTL turns it critical.
+// ttl check follows, the endpoint in etcd changes; silence past the TTL turns it critical. The TTL (10 s)
+// leaves room for a CLI that starts slowly on a loaded machine: a report must not race the expiry.
 import test from 'ava';
 import { join } from 'node:path';
 import { EtcdCluster } from '../helpers/etcd.js';
@@ -23,7 +24,7 @@ test('ttl checks fed by `beacon check` over the local socket', async (t) => {
       '  - name: batch',
       '    port: 9000',
       '    checks:',
-      '      - ttl: 3s',
+      '      - ttl: 10s',
       '        id: batch-run',
       '  - name: db',
       `    port: ${tcp.port}`,
@@ -44,18 +45,18 @@ test('ttl checks fed by `beacon check` over the local socket', async (t) => {
 
   r = check('warn', 'batch-run', '--note', 'export slow: 41 min');
   t.is(r.code, ExitCode.ok, r.stderr);
-  t.is((await waitHealth(etcd, PREFIX, 'batch', 'warning')).output, 'ttl 3s: export slow: 41 min');
+  t.is((await waitHealth(etcd, PREFIX, 'batch', 'warning')).output, 'ttl 10s: export slow: 41 min');
 
   // Consul's words work too, and --config finds the socket in the agent's config file.
   r = beacon(['check', 'critical', 'batch-run', '--note', 'export failed', '-c', cfg]);
   t.is(r.code, ExitCode.ok, r.stderr);
-  t.is((await waitHealth(etcd, PREFIX, 'batch', 'critical')).output, 'ttl 3s: export failed');
+  t.is((await waitHealth(etcd, PREFIX, 'batch', 'critical')).output, 'ttl 10s: export failed');
 
   // Passing, then silence: the TTL expires and the endpoint turns critical by itself.
   t.is(check('pass', 'batch-run').code, ExitCode.ok);
   await waitHealth(etcd, PREFIX, 'batch', 'passing');
-  const expired = await waitHealth(etcd, PREFIX, 'batch', 'critical', 10_000);
-  t.regex(String(expired.output), /TTL expired \(no report for 3s\)/);
+  const expired = await waitHealth(etcd, PREFIX, 'batch', 'critical', 20_000);
+  t.regex(String(expired.output), /TTL expired \(no report for 10s\)/);
 
   // Mistakes get distinct exit codes.
   r = check('pass', 'no-such-check');
