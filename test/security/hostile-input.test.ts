@@ -52,6 +52,14 @@ const CONTROL_TEXTS = [
   '\r\n\u202eevil\u2066\u200b',
   '\x00\x7f\x08\x0b\x0c',
 ];
+/**
+ * Hostile text the schema accepts (docs/keys.md): C1 controls, bidi and zero-width characters in one-line
+ * fields (tags, meta), anything in captured check output. A record holding it is valid, so readers show it:
+ * escaped for a terminal. SHOWN is how a table prints it (written out by hand, not by the code under test).
+ */
+const VALID_LINE = 'X\x9b2J\x9d0;title\x9c\u202eY\u2066\u200b';
+const SHOWN = 'X\\x9b2J\\x9d0;title\\x9c\\u202eY\\u2066\\u200b';
+const VALID_OUTPUT = 'X\x1b[2J\x1b]0;title\x07\x9b31m\r\n\u202eY';
 /** What would break out of an nginx directive or block if it reached the template. */
 const NGINX_TEXTS = ['127.0.0.1:1;\n}\nserver { listen 127.0.0.1:1; location / { root /etc; autoindex on; } }\nupstream injected {\n server 127.0.0.1', 'x; }', '{ include /etc/passwd; }\n'];
 /** Marker for a number JSON cannot hold: replaced by the raw text `1e400` once the record is serialised. */
@@ -255,6 +263,9 @@ test.before(async () => {
   eventLease = /lease ([0-9a-f]+) granted/.exec(etcd.etcdctl(['lease', 'grant', '3600']))![1]!;
   written = sample();
   for (const w of written) putRaw(etcd, w.key, w.variant.value, w.leased ? eventLease : undefined);
+  // And one valid record full of accepted hostile text, in a service of its own (web's consumers stay as they were).
+  const odd = endpointRecord({ service: 'odd', node: 'good', address: '127.0.0.1', port: 9, tags: ['http', VALID_LINE], meta: { note: VALID_LINE }, output: VALID_OUTPUT });
+  putRaw(etcd, keys.endpoint('odd', 'good'), Buffer.from(JSON.stringify(odd)));
 });
 
 test.after.always(async () => {
@@ -279,9 +290,12 @@ test.serial('every generated variant is refused by the published schema (the sui
   }
 });
 
-const VIEWS: { args: string[]; good: string[]; codes?: number[] }[] = [
+// `shown`: the escaped text a table must show (the valid hostile record is there, visibly).
+const VIEWS: { args: string[]; good: string[]; codes?: number[]; shown?: boolean }[] = [
   { args: ['nodes'], good: ['good'] },
-  { args: ['services'], good: ['web'] },
+  { args: ['services'], good: ['web', 'odd'], shown: true },
+  { args: ['services', 'odd'], good: ['good'], shown: true },
+  { args: ['endpoints', 'odd'], good: ['good'], shown: true },
   { args: ['services', 'web'], good: ['good'] },
   { args: ['endpoints', 'web'], good: ['good'] },
   { args: ['describe', 'node', 'good'], good: ['good', 'web'] },
@@ -301,8 +315,12 @@ for (const view of VIEWS) {
       assertNoRawControl(t, `${what} stdout`, r.stdout);
       assertNoRawControl(t, `${what} stderr`, r.stderr);
       for (const g of view.good) t.true(r.stdout.includes(g), `${what}: shows ${g}:\n${r.stdout.slice(0, 2000)}`);
-      if (format === 'json' && r.code === ExitCode.ok) JSON.parse(r.stdout);
+      if (format === 'json' && r.code === ExitCode.ok) {
+        const data = JSON.stringify(JSON.parse(r.stdout));
+        if (view.shown) t.true(data.includes(JSON.stringify(VALID_LINE).slice(1, -1)), `${what}: the accepted text, unchanged`);
+      }
       if (format === 'yaml' && r.code === ExitCode.ok) parseYaml(r.stdout);
+      if (view.shown && (format === 'table' || format === 'wide')) t.true(r.stdout.includes(SHOWN), `${what}: the accepted text shown escaped:\n${r.stdout}`);
       // Nothing of a hostile record is shown as data: the evil nodes appear at most as skipped keys on stderr.
       if (view.args[1] !== 'evil-1') t.false(/evil-\d/.test(r.stdout), `${what}: a hostile record shown:\n${r.stdout.slice(0, 2000)}`);
       t.false(/injected|autoindex|owned|evil\.example/.test(r.stdout), `${what}: hostile text shown`);
@@ -360,7 +378,7 @@ test.serial('the watcher keeps running: /healthz 200, metrics count valid record
   t.is(sd.body, baseline.httpSd, 'exactly the good target, as before the garbage');
   const all = await get(`${watcherBase}/http_sd`);
   t.is(all.status, 200);
-  t.deepEqual((JSON.parse(all.body) as { targets: string[] }[]).map((g) => g.targets), [[`127.0.0.1:${backendPort}`]]);
+  t.deepEqual((JSON.parse(all.body) as { targets: string[] }[]).map((g) => g.targets[0]).sort(), [`127.0.0.1:${backendPort}`, '127.0.0.1:9'], 'the good target and the valid odd one');
 });
 
 test.serial('Prometheus keeps exactly the good target; no label carries hostile text', async (t) => {
