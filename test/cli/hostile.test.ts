@@ -3,13 +3,13 @@
 // long-running ones (`events --follow`, `watch`) as real processes. Nothing a terminal acts on may reach
 // stdout or stderr raw, and what was stored must stay visible (escaped in tables, the same data in JSON/YAML).
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { ExitCode } from '../../src/cli/command.js';
 import { Keys } from '../../src/etcd/keys.js';
 import { EtcdCluster, waitFor } from '../helpers/etcd.js';
-import { BEACON_BIN, beacon } from '../helpers/process.js';
+import { beacon, spawnBeacon as run } from '../helpers/process.js';
+import { assertNoRawControl } from '../helpers/terminal.js';
 import { agentYaml, shortTempDir, startAgent } from '../agent/health-support.js';
 
 /** The hostile text: clear screen, set the window title (OSC ... BEL), C1 CSI, CR, LF, right-to-left override. */
@@ -27,14 +27,7 @@ const keys = new Keys();
 let etcd: EtcdCluster;
 const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 
-// Raw control bytes, DEL, C1 (as the code points UTF-8 decodes them to), bidi controls and zero-width
-// characters; the newline is the only control allowed (between lines of output).
-const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
-
-function clean(t: { true(v: boolean, msg?: string): void }, what: string, out: string): void {
-  const m = RAW.exec(out);
-  t.true(m === null, `${what}: raw U+${m?.[0].codePointAt(0)!.toString(16).padStart(4, '0')} at ${m?.index}: ${JSON.stringify(out.slice(Math.max(0, (m?.index ?? 0) - 40), (m?.index ?? 0) + 20))}`);
-}
+const clean = assertNoRawControl;
 
 const at = () => ['--etcd', etcd.endpoints];
 const iso = '2024-05-01T10:00:00.000Z';
@@ -127,15 +120,6 @@ for (const view of VIEWS) {
       if (view.args[0] === 'events') t.true(r.stderr.includes('skipped /beacon/v1/watcher/events/n3\\x1b]0;owned\\x07: '), `${what}: the hostile key is quoted escaped: ${r.stderr}`);
     }
   });
-}
-
-// A long-running beacon command with its whole stdout and stderr kept as text.
-function run(args: string[]) {
-  const proc = spawn(process.execPath, [BEACON_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const io = { stdout: '', stderr: '', proc };
-  proc.stdout.on('data', (d: Buffer) => (io.stdout += d.toString('utf8')));
-  proc.stderr.on('data', (d: Buffer) => (io.stderr += d.toString('utf8')));
-  return io;
 }
 
 for (const format of FORMATS) {

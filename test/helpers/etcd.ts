@@ -50,6 +50,16 @@ export async function waitFor<T>(
   }
 }
 
+/** Put `value` as raw bytes (not necessarily UTF-8 or JSON) with etcdctl, optionally under a lease. */
+export function putRaw(etcd: EtcdCluster, key: string, value: Buffer, lease?: string): void {
+  const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', etcd.endpoints, ...etcdctlTlsArgs(etcd.tls), 'put', ...(lease ? [`--lease=${lease}`] : []), key], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    input: value,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`etcdctl put ${key}: ${r.stderr.toString()}`);
+}
+
 /** Options for one etcd member. */
 export interface EtcdMemberSpec {
   name: string;

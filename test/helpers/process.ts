@@ -30,6 +30,15 @@ export function beacon(args: string[], env: NodeJS.ProcessEnv = {}): { code: num
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A long-running `beacon` command with its whole stdout and stderr kept as text (for human output). */
+export function spawnBeacon(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; stdout: string; stderr: string } {
+  const proc = spawn(process.execPath, [BEACON_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const io = { stdout: '', stderr: '', proc };
+  proc.stdout!.on('data', (d: Buffer) => (io.stdout += d.toString('utf8')));
+  proc.stderr!.on('data', (d: Buffer) => (io.stderr += d.toString('utf8')));
+  return io;
+}
+
 /** A long-running `beacon` process whose stdout JSON lines are collected. */
 export class BeaconProcess {
   readonly proc: ChildProcess;

@@ -35,3 +35,56 @@ export function endpointRecord(over: Partial<EndpointRecord> & Record<string, un
     ...over,
   } as EndpointRecord;
 }
+
+const BOOT = '94c7a4a7-76dc-4a73-8a8b-580979eed464';
+const AT = '2024-05-01T10:00:00.152Z';
+
+/** A node conditions record. */
+export function conditionsRecord(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    schema: 1, node: 'node1', bootId: BOOT, watermark: null,
+    conditions: [{ type: 'KernelDeadlock', status: 'False', reason: 'KernelHasNoDeadlock', message: 'kernel has no deadlock', lastTransitionTime: AT }],
+    ...over,
+  };
+}
+
+/** A node maintenance marker. */
+export function maintenanceRecord(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { schema: 1, node: 'node1', reason: 'kernel upgrade', services: { web: 'draining' }, updatedAt: AT, ...over };
+}
+
+/** A node problem event, as the agent writes it. */
+export function nodeEventRecord(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    schema: 1, node: 'node1', id: 'OOMKilling.1', source: 'kernel-monitor', reason: 'OOMKilling', message: 'Killed process 1234 (java)',
+    count: 1, firstTime: AT, lastTime: AT, severity: 'warn',
+    ...over,
+  };
+}
+
+/** A node status kept by the watcher. */
+export function statusRecord(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { schema: 1, node: 'node1', state: 'up', since: AT, lastSeen: AT, reason: 'Registered', lease: LEASE, bootId: BOOT, address: '10.0.0.21', ...over };
+}
+
+/** A watcher event with one hook outcome (the watcher writes it under its retention lease). */
+export function watcherEventRecord(over: Record<string, unknown> = {}): Record<string, unknown> {
+  const node = (over.node as string | undefined) ?? 'node1';
+  return {
+    schema: 1, id: `${node}.${LEASE}.NodeJoined`, event: 'NodeJoined', node, time: AT, reason: 'Registered', detectedBy: 'watch', lease: LEASE, bootId: BOOT,
+    address: '10.0.0.21', previous: 'unknown', hooks: { notify: { state: 'ok', attempts: 1, durationMs: 5, output: 'sent', exitCode: 0 } },
+    ...over,
+  };
+}
+
+/** A reaction progress record (a hook's run for one event). */
+export function reactionRecord(over: Record<string, unknown> = {}): Record<string, unknown> {
+  const { hooks: _hooks, ...event } = watcherEventRecord();
+  return {
+    schema: 1, id: `${event.id as string}.remedy`, hook: 'remedy', event, state: 'done', notBefore: AT, owner: null,
+    attempts: [{ attempt: 1, owner: 'w1', startedAt: AT, state: 'ok', durationMs: 12, output: 'restarted', exitCode: 0 }],
+    outcome: { state: 'ok', attempts: 1, durationMs: 12, output: 'restarted', exitCode: 0 },
+    createdAt: AT, updatedAt: AT,
+    ...over,
+  };
+}

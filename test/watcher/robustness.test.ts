@@ -2,21 +2,12 @@
 // huge values, keys beacon never writes), a hung etcd (noticed by the probe within seconds), and etcd
 // going away and coming back while a node dies (reported once after the watcher lists again).
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { Keys } from '../../src/etcd/keys.js';
-import { EtcdCluster, freePort, requireBinary, waitFor } from '../helpers/etcd.js';
+import { EtcdCluster, freePort, putRaw, waitFor } from '../helpers/etcd.js';
 import { BeaconProcess } from '../helpers/process.js';
 import { endpointRecord, identityRecord, liveRecord } from '../helpers/records.js';
 import { get, scrape, valueOf } from '../metrics/support.js';
 import { nodeEvents, startAgent, startAgents, startWatcher, stopGracefully, waitEvent, waitLeading, watcherConfigFile } from './support.js';
-
-function putRaw(etcd: EtcdCluster, key: string, value: Buffer): void {
-  const r = spawnSync(requireBinary('etcdctl'), ['--endpoints', etcd.endpoints, 'put', key], {
-    env: { ...process.env, ETCDCTL_API: '3' },
-    input: value,
-  });
-  if (r.status !== 0) throw new Error(`etcdctl put ${key}: ${r.stderr.toString()}`);
-}
 
 const garbageLines = (w: { lines: Record<string, unknown>[] }) => w.lines.filter((l) => l.msg === 'undecodable record ignored');
 
