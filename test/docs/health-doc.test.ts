@@ -46,11 +46,11 @@ test('the check fields listed are the ones the check parser knows', (t) => {
   const fields = table('Field', 'Checks').rows.map((r) => code(r[0]!));
   t.true(fields.length >= 8);
   for (const f of fields) {
-    // A wrong value gives a type error; a field the parser does not know gives "unknown key".
+    // A wrong value gives a type error; a field the parser does not know gives "unknown field".
     const msgs = problems({ services: [{ name: 'web', port: 1, checks: [{ tcp: '127.0.0.1:1', [f]: { wrong: true } }] }] });
-    t.true(msgs.length > 0 && !msgs.some((m) => m.includes('unknown key')), `${f}: ${msgs.join('; ')}`);
+    t.true(msgs.length > 0 && !msgs.some((m) => m.includes('unknown field')), `${f}: ${msgs.join('; ')}`);
   }
-  t.regex(problems({ services: [{ name: 'web', port: 1, checks: [{ tcp: '127.0.0.1:1', intervall: '1s' }] }] })[0]!, /unknown key/, 'the probe can fail');
+  t.regex(problems({ services: [{ name: 'web', port: 1, checks: [{ tcp: '127.0.0.1:1', intervall: '1s' }] }] })[0]!, /unknown field \(did you mean "interval"\?\)/, 'the probe can fail');
 });
 
 test('the problems fields listed are the ones the problems parser knows', (t) => {
