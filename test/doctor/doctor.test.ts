@@ -214,11 +214,11 @@ test.serial('a node name held by another agent (in another PID namespace) is nam
   t.teardown(() => etcd.destroy());
   const cfg = config(etcd.endpoints, '', '6s');
   const other = new BeaconProcess(['agent', '--config', cfg], CLEAN, ['unshare', '--pid', '--fork', '--kill-child']);
-  t.teardown(async () => {
-    other.kill('SIGTERM');
-    await other.exited;
+  // SIGKILL: unshare --fork does not pass SIGTERM on; --kill-child takes the agent with it.
+  t.teardown(() => other.stop('SIGKILL'));
+  await other.waitLine((l) => l.msg === 'registered', 60_000).catch((err: Error) => {
+    throw new Error(`${err.message} (lines: ${JSON.stringify(other.lines.slice(-3))})`);
   });
-  await other.waitLine((l) => l.msg === 'registered', 60_000);
   const lease = JSON.parse(etcd.etcdctl(['get', '/t-doctor/v1/nodes/node1/live', '--print-value-only'])).lease as string;
   const r = doctor(cfg);
   t.is(r.code, 1);
