@@ -227,3 +227,18 @@ test.serial('a node name held by another agent (in another PID namespace) is nam
   t.regex(reg.detail, new RegExp(`held by lease ${lease}`));
   t.regex(reg.fix, /node\.name/);
 });
+
+test.serial('endpoints: --endpoints (etcdctl\'s spelling of --etcd) and $ETCDCTL_ENDPOINTS win over the file', async (t) => {
+  const etcd = await EtcdCluster.start();
+  t.teardown(() => etcd.destroy());
+  const closed = `http://127.0.0.1:${await freePort()}`;
+  const cfg = config(closed);
+  const viaFlag = beacon(['doctor', '-c', cfg, '-o', 'json', '--endpoints', etcd.endpoints], CLEAN);
+  t.is(viaFlag.code, 0, viaFlag.stdout + viaFlag.stderr);
+  t.true((JSON.parse(viaFlag.stdout) as Finding[]).some((f) => f.check === `etcd ${etcd.endpoints} round trip`));
+  const viaEnv = doctor(cfg, { ETCDCTL_ENDPOINTS: etcd.endpoints });
+  t.is(viaEnv.code, 0);
+  t.truthy(find(viaEnv.findings, new RegExp(`^etcd ${etcd.endpoints} round trip$`)));
+  // The probe can fail: the file's closed port alone.
+  t.is(doctor(cfg).code, 1);
+});
