@@ -1,7 +1,8 @@
 // Check config: parse → defaults → validate → frozen CheckSpec. Pure; every error is a ConfigError
 // naming the exact field (`services[0].checks[1].timeout`) and the value found there.
 import { formatDuration, parseDuration } from '../config/duration.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ConfigErrors } from '../errors.js';
+import { Problems, redact, unknownFieldProblem } from '../config/fields.js';
 import type { HealthStatus } from '../types.js';
 import {
   type CheckBase,
@@ -54,9 +55,13 @@ const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  */
 export function parseChecks(raw: readonly unknown[], field: string, serviceName: string): CheckSpec[] {
   if (!Array.isArray(raw)) throw new ConfigError(field, raw, 'must be a list of checks');
-  const specs = raw.map((entry, i) => parseCheck(entry, `${field}[${i}]`, serviceName, i));
-  assertUniqueCheckIds(specs);
-  return specs;
+  // Each check is read on its own: a bad checks[0] must not hide a bad checks[1].
+  const problems = new Problems();
+  const specs = raw.map((entry, i) => problems.catch(() => parseCheck(entry, `${field}[${i}]`, serviceName, i)));
+  problems.throwIfAny();
+  const ok = specs as CheckSpec[];
+  assertUniqueCheckIds(ok);
+  return ok;
 }
 
 /** Check ids must be unique across the whole agent (TTL reports address them by id). */
@@ -91,8 +96,10 @@ function parseCheck(entry: unknown, field: string, service: string, index: numbe
     throw new ConfigError(field, entry, `names more than one check kind: ${kindKeys.join(', ')}`);
   }
   if (unknown.length > 0) {
-    const k = unknown[0]!;
-    throw new ConfigError(`${field}.${k}`, entry[k], 'unknown key');
+    const known = [...KIND_KEYS, ...COMMON_KEYS, ...(kindKeys[0] === 'http' || kindKeys[0] === 'https' ? HTTP_KEYS : [])];
+    const errors = unknown.map((k) => new ConfigError(`${field}.${k}`, redact(k, entry[k]), unknownFieldProblem(k, known)));
+    if (errors.length === 1) throw errors[0];
+    throw new ConfigErrors(errors);
   }
   const key = kindKeys[0]!;
   const kind: CheckKind = key === 'https' ? 'http' : key;

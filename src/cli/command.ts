@@ -7,6 +7,8 @@ import type { Writable } from 'node:stream';
 export const COMMON_OPTIONS = {
   config: { type: 'string', short: 'c' },
   etcd: { type: 'string' },
+  // etcdctl's spelling of --etcd: the same option, so an etcdctl user's habit works.
+  endpoints: { type: 'string' },
   prefix: { type: 'string' },
   'log-level': { type: 'string' },
   output: { type: 'string', short: 'o' },

@@ -12,7 +12,7 @@ import { ConfigError, ConfigErrors } from '../errors.js';
 export function overridesOf(ctx: CommandContext): { etcd?: string; prefix?: string; logLevel?: string } {
   const v = ctx.values;
   return {
-    ...(typeof v.etcd === 'string' ? { etcd: v.etcd } : {}),
+    ...(typeof v.etcd === 'string' ? { etcd: v.etcd } : typeof v.endpoints === 'string' ? { etcd: v.endpoints } : {}),
     ...(typeof v.prefix === 'string' ? { prefix: v.prefix } : {}),
     ...(typeof v['log-level'] === 'string' ? { logLevel: v['log-level'] } : {}),
   };

@@ -25,6 +25,8 @@ export interface TableOptions {
   wide?: boolean;
   /** Colour cells with a tone (only for a terminal). */
   colour?: boolean;
+  /** Cut cells wider than this (default MAX_CELL_WIDTH); a view whose cells are its message (doctor's fixes) passes Infinity. */
+  maxCellWidth?: number;
 }
 
 const COLOURS: Record<Tone, string> = { good: '\x1b[32m', warn: '\x1b[33m', bad: '\x1b[31m' };
@@ -41,7 +43,7 @@ export function paint(text: string, tone: Tone | undefined, colour: boolean): st
 export function renderTable<T>(allColumns: Column<T>[], rows: T[], opts: TableOptions = {}): string {
   const columns = allColumns.filter((c) => opts.wide || !c.wide);
   // Escaped first, then measured: the widths are those of what the terminal shows.
-  const cells = rows.map((r) => columns.map((c) => safeText(c.get(r), MAX_CELL_WIDTH)));
+  const cells = rows.map((r) => columns.map((c) => safeText(c.get(r), opts.maxCellWidth ?? MAX_CELL_WIDTH)));
   const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...cells.map((row) => displayWidth(row[i]!))));
   const line = (vals: string[], row?: T) =>
     vals

@@ -1,5 +1,7 @@
 // Where beacon's data lives: the etcd connection and the key prefix. Shared by the agent, the watcher and the CLI.
-// Precedence, per setting: command-line override > BEACON_* env > file > etcdctl's ETCDCTL_* env > default.
+// Precedence, per setting: command-line override > BEACON_* env > file > etcdctl's ETCDCTL_* env > default;
+// endpoints alone follow etcdctl users' expectation, flag > environment > file: an exported
+// ETCDCTL_ENDPOINTS wins over the example's 127.0.0.1 (README's `beacon agent --config examples/agent.yaml`).
 import { resolve } from 'node:path';
 import type { EtcdConfig } from './types.js';
 import { DEFAULT_PREFIX, normalizePrefix } from '../etcd/keys.js';
@@ -67,8 +69,8 @@ export function parseEtcd(raw: unknown, ctx: ParseContext): EtcdConfig {
   const endpoints =
     (overrides.etcd !== undefined ? readEndpoints(p, '--etcd', overrides.etcd) : undefined) ??
     fromEnv('BEACON_ETCD_ENDPOINTS') ??
+    fromEnv('ETCDCTL_ENDPOINTS') ??
     fileEndpoints ??
-    (f.has('endpoints') ? undefined : fromEnv('ETCDCTL_ENDPOINTS')) ??
     [...DEFAULT_ENDPOINTS];
 
   const caFile = f.has('caFile') ? file.caFile : env('ETCDCTL_CACERT');

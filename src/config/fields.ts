@@ -31,6 +31,11 @@ export class Problems {
       return fn();
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
+      // A reader that found several problems reports them all, not the first.
+      if (err instanceof ConfigErrors) {
+        for (const e of err.errors) this.add(e.field, e.value, e.problem);
+        return undefined;
+      }
       return this.add(err.field, err.value, err.problem);
     }
   }
@@ -270,6 +275,12 @@ export class Fields {
       this.problems.add(this.at(key), shown, near ? `unknown field (did you mean "${near}"?)` : 'unknown field');
     }
   }
+}
+
+/** `unknown field`, with the closest known key when one is near: the message every reader gives for a typo. */
+export function unknownFieldProblem(key: string, known: Iterable<string>): string {
+  const near = closest(key, [...known]);
+  return near ? `unknown field (did you mean "${near}"?)` : 'unknown field';
 }
 
 // The known key within edit distance 2 and half the key's length (typos such as `ttll`, `endpoint`), if any.

@@ -40,6 +40,13 @@ export function translate(err: unknown, what: string): BeaconError {
   if (err instanceof GRPCDeadlineExceededError || /etcdserver: request timed out|DEADLINE_EXCEEDED|deadline exceeded/i.test(msg)) {
     return new EtcdTimeoutError(`${what}: ${msg}`, { cause: err });
   }
+  // etcd's own words name no setting ("3 INVALID_ARGUMENT: etcdserver: user name is empty"): say which one.
+  if (/user name is empty/.test(msg)) {
+    return new EtcdRequestError(`${what}: etcd has authentication on and no user was given: set etcd.username and etcd.password (or $ETCDCTL_USER)`, { cause: err });
+  }
+  if (err instanceof EtcdAuthenticationFailedError || /authentication failed, invalid user ID or password/.test(msg)) {
+    return new EtcdRequestError(`${what}: etcd refused the user name or password: check etcd.username and etcd.password (or $ETCDCTL_USER)`, { cause: err });
+  }
   if (
     err instanceof EtcdPermissionDeniedError ||
     err instanceof EtcdAuthenticationFailedError ||
@@ -79,4 +86,10 @@ export async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw translate(err, what);
   }
+}
+
+/** Whether etcd refused a call for want of permission (the user authenticated; its role lacks the key). */
+export function isPermissionDenied(err: unknown): boolean {
+  const cause = err instanceof BeaconError ? err.cause : err;
+  return cause instanceof EtcdPermissionDeniedError || /permission denied/.test(String((cause as Error | undefined)?.message));
 }

@@ -6,6 +6,7 @@ import { parseDuration } from '../config/duration.js';
 import { MAX_AUX_FILE_BYTES, readBoundedFile } from '../config/file.js';
 import { checkShape } from '../config/shape.js';
 import { ConfigError } from '../errors.js';
+import { Problems, unknownFieldProblem } from '../config/fields.js';
 
 /** Longest line (in characters) matched against rules; longer lines are cut first (bounded regex cost). */
 export const MAX_LINE_CHARS = 4096;
@@ -79,7 +80,9 @@ export async function loadRules(path: string): Promise<RuleSet> {
 export function parseRules(raw: unknown, prefix = ''): RuleSet {
   const f = (name: string) => `${prefix}${name}`;
   if (!isRecord(raw)) throw new ConfigError(f('(root)'), raw, 'must be an object');
-  for (const k of Object.keys(raw)) if (!TOP_KEYS.has(k)) throw new ConfigError(f(k), raw[k], 'unknown key');
+  // Read like the config: every problem of the file at once, typos with the nearest known key.
+  const problems = new Problems();
+  for (const k of Object.keys(raw)) if (!TOP_KEYS.has(k)) problems.add(f(k), raw[k], unknownFieldProblem(k, TOP_KEYS));
 
   const source = raw.source ?? 'kernel-monitor';
   if (typeof source !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(source)) {
@@ -103,10 +106,10 @@ export function parseRules(raw: unknown, prefix = ''): RuleSet {
   const conditions: ConditionDef[] = [];
   const rawConds = raw.conditions ?? [];
   if (!Array.isArray(rawConds)) throw new ConfigError(f('conditions'), rawConds, 'must be a list');
-  rawConds.forEach((c: unknown, i) => {
+  rawConds.forEach((c: unknown, i) => problems.catch(() => {
     const at = `conditions[${i}]`;
     if (!isRecord(c)) throw new ConfigError(f(at), c, 'must be an object');
-    for (const k of Object.keys(c)) if (!CONDITION_KEYS.has(k)) throw new ConfigError(f(`${at}.${k}`), c[k], 'unknown key');
+    unknownKeys(c, CONDITION_KEYS, f(at));
     const type = pascal(c.type, f(`${at}.type`));
     if (conditions.some((d) => d.type === type)) throw new ConfigError(f(`${at}.type`), type, 'duplicate condition type');
     const def: ConditionDef = { type, reason: pascal(c.reason, f(`${at}.reason`)), message: text(c.message, f(`${at}.message`)) };
@@ -116,15 +119,15 @@ export function parseRules(raw: unknown, prefix = ''): RuleSet {
     }
     if (c.description !== undefined) text(c.description, f(`${at}.description`));
     conditions.push(Object.freeze(def));
-  });
+  }));
 
   const rules: Rule[] = [];
   const rawRules = raw.rules;
   if (!Array.isArray(rawRules) || rawRules.length === 0) throw new ConfigError(f('rules'), rawRules, 'must be a non-empty list');
-  rawRules.forEach((r: unknown, i) => {
+  rawRules.forEach((r: unknown, i) => problems.catch(() => {
     const at = `rules[${i}]`;
     if (!isRecord(r)) throw new ConfigError(f(at), r, 'must be an object');
-    for (const k of Object.keys(r)) if (!RULE_KEYS.has(k)) throw new ConfigError(f(`${at}.${k}`), r[k], 'unknown key');
+    unknownKeys(r, RULE_KEYS, f(at));
     const type = r.type;
     if (typeof type !== 'string' || !(RULE_TYPES as readonly string[]).includes(type)) {
       throw new ConfigError(f(`${at}.type`), type, `must be one of ${RULE_TYPES.join(', ')}`);
@@ -149,7 +152,8 @@ export function parseRules(raw: unknown, prefix = ''): RuleSet {
     }
     if (r.description !== undefined) text(r.description, f(`${at}.description`));
     rules.push(Object.freeze({ type: type as RuleType, ...(condition ? { condition } : {}), reason, pattern, regex, field: at }));
-  });
+  }));
+  problems.throwIfAny();
 
   return Object.freeze({
     source,
@@ -178,6 +182,13 @@ function pascal(v: unknown, field: string): string {
 function text(v: unknown, field: string): string {
   if (typeof v !== 'string' || v.length > 1024) throw new ConfigError(field, v, 'must be a string of at most 1024 characters');
   return v;
+}
+
+// Every unknown key of one entry, each with the nearest known one.
+function unknownKeys(entry: Record<string, unknown>, known: ReadonlySet<string>, at: string): void {
+  const p = new Problems();
+  for (const k of Object.keys(entry)) if (!known.has(k)) p.add(`${at}.${k}`, entry[k], unknownFieldProblem(k, known));
+  p.throwIfAny();
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { parse as parseYaml } from 'yaml';
 import { parseChecks } from '../../src/checks/spec.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, ConfigErrors } from '../../src/errors.js';
 
 // The example from the Health issue, as users write it.
 const ISSUE_EXAMPLE = `
@@ -144,7 +144,7 @@ test('options that do not fit the kind are rejected', (t) => {
   rejects(t, [{ tcp: 'h:1', method: 'GET' }], 'services[0].checks[0].method', /only to http/);
   rejects(t, [{ ttl: '30s', interval: '10s' }], 'services[0].checks[0].interval', /does not apply to ttl/);
   rejects(t, [{ http: 'http://a/', tlsSkipVerify: true }], 'services[0].checks[0].tlsSkipVerify', /only to https/);
-  rejects(t, [{ http: 'http://a/', bogus: 1 }], 'services[0].checks[0].bogus', /unknown key/);
+  rejects(t, [{ http: 'http://a/', bogus: 1 }], 'services[0].checks[0].bogus', /unknown field/);
 });
 
 test('threshold and status fields are validated', (t) => {
@@ -168,4 +168,17 @@ test('ids are validated and must be unique', (t) => {
 test('a non-list is rejected', (t) => {
   const err = t.throws(() => parseChecks({ tcp: 'a:1' } as unknown as unknown[], 'services[0].checks', 'web'), { instanceOf: ConfigError });
   t.is((err as ConfigError).field, 'services[0].checks');
+});
+
+test('every bad check is reported at once, typos with the nearest key', (t) => {
+  const err = t.throws(
+    () => parseChecks([{ tcp: 'nohost' }, { http: 'http://a/', intervall: '5s', timout: '1s' }, { exec: ['true'] }], 'services[0].checks', 'web'),
+    { instanceOf: ConfigErrors },
+  ) as ConfigErrors;
+  t.deepEqual(
+    err.errors.map((e) => e.field),
+    ['services[0].checks[0].tcp', 'services[0].checks[1].intervall', 'services[0].checks[1].timout'],
+  );
+  t.regex(err.errors[1]!.message, /unknown field \(did you mean "interval"\?\)/);
+  t.regex(err.errors[2]!.message, /unknown field \(did you mean "timeout"\?\)/);
 });

@@ -18,12 +18,13 @@ const ETCDCTL = 'http://etcdctl:2379';
 const BEACON = 'http://beacon:2379';
 const FLAG = 'http://flag:2379';
 
-test('endpoints: flag > BEACON_ETCD_ENDPOINTS > file > ETCDCTL_ENDPOINTS > default', (t) => {
+test('endpoints: flag > BEACON_ETCD_ENDPOINTS > ETCDCTL_ENDPOINTS > file > default (flag > environment > file)', (t) => {
   const file = { etcd: { endpoints: [FILE] } };
   const all = { ETCDCTL_ENDPOINTS: ETCDCTL, BEACON_ETCD_ENDPOINTS: BEACON };
   t.deepEqual(cfg(file, all, { etcd: FLAG }).etcd.endpoints, [FLAG]);
   t.deepEqual(cfg(file, all).etcd.endpoints, [BEACON]);
-  t.deepEqual(cfg(file, { ETCDCTL_ENDPOINTS: ETCDCTL }).etcd.endpoints, [FILE]);
+  t.deepEqual(cfg(file, { ETCDCTL_ENDPOINTS: ETCDCTL }).etcd.endpoints, [ETCDCTL]);
+  t.deepEqual(cfg(file, {}).etcd.endpoints, [FILE]);
   t.deepEqual(cfg({}, { ETCDCTL_ENDPOINTS: `${ETCDCTL},http://other:2379` }).etcd.endpoints, [ETCDCTL, 'http://other:2379']);
   t.deepEqual(cfg({}, {}).etcd.endpoints, ['http://127.0.0.1:2379']);
   t.deepEqual(cfg({}, { ETCDCTL_ENDPOINTS: '' }).etcd.endpoints, ['http://127.0.0.1:2379'], 'empty counts as unset');
@@ -39,8 +40,10 @@ test('bad values from flags and environment name their source', (t) => {
   t.deepEqual(problems(t, {}, { ETCDCTL_ENDPOINTS: 'a:1' }), [
     '$ETCDCTL_ENDPOINTS: must be an http:// or https:// URL with a host and port, e.g. http://10.0.0.1:2379 (got "a:1")',
   ]);
-  // A setting the file makes does not consult etcdctl's environment at all.
-  t.deepEqual(cfg({ etcd: { endpoints: [FILE] } }, { ETCDCTL_ENDPOINTS: 'a:1' }).etcd.endpoints, [FILE]);
+  // The environment wins over the file for endpoints: a bad value there is an error even with the file's.
+  t.deepEqual(problems(t, { etcd: { endpoints: [FILE] } }, { ETCDCTL_ENDPOINTS: 'a:1' }), [
+    '$ETCDCTL_ENDPOINTS: must be an http:// or https:// URL with a host and port, e.g. http://10.0.0.1:2379 (got "a:1")',
+  ]);
   t.deepEqual(problems(t, {}, { BEACON_PREFIX: '/a b' }), ['$BEACON_PREFIX: must not contain spaces or control characters (got "/a b")']);
   t.deepEqual(problems(t, {}, {}, { prefix: '/x/../y' }), ['--prefix: must not contain empty, "." or ".." segments (got "/x/../y")']);
   t.deepEqual(problems(t, {}, { BEACON_LOG_LEVEL: 'loud' }), [

@@ -1,6 +1,8 @@
 // Config files on disk: the shipped examples, the bad-config fixtures, and file-level errors.
 import test from 'ava';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmod, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,11 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const examples = join(root, 'examples');
 const bad = join(root, 'test/fixtures/config/bad');
 // A git checkout leaves examples world-readable; agent-full.yaml holds a sample password.
+function writeTemp(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'beacon-config-')), 'config.yaml');
+  writeFileSync(path, text);
+  return path;
+}
 const opts = { env: {}, hostname: 'host1', exposedSecrets: 'allow' as const };
 
 // The minimal config exactly as issue 2 documents it: other people script against this.
@@ -49,8 +56,20 @@ test('examples/agent.yaml is the minimal config of the issue, and agent.json is 
 
 test('agent-full.yaml sets every field (nothing left to defaults but what it shows)', async (t) => {
   const raw = (await readConfigFile(join(examples, 'agent-full.yaml'), opts)) as Record<string, Record<string, unknown>>;
-  t.deepEqual(Object.keys(raw).sort(), ['etcd', 'log', 'node', 'prefix', 'services']);
-  t.deepEqual(Object.keys(raw.etcd).sort(), ['caFile', 'certFile', 'dialTimeout', 'endpoints', 'keyFile', 'password', 'requestTimeout', 'username']);
+  t.deepEqual(Object.keys(raw).sort(), ['api', 'dns', 'etcd', 'log', 'metrics', 'node', 'prefix', 'problems', 'services']);
+  t.deepEqual(Object.keys(raw.etcd).sort(), ['dialTimeout', 'endpoints', 'requestTimeout']);
+  // The TLS files and the credentials are shown commented out: validate reads the files, and a password
+  // in a file every user can read is refused (a fresh clone is mode 0644).
+  const text = await readFile(join(examples, 'agent-full.yaml'), 'utf8');
+  for (const k of ['caFile', 'certFile', 'keyFile', 'username', 'password']) t.regex(text, new RegExp(`^  # ${k}: `, 'm'), k);
+  t.regex(text, /^  # tokenFile: /m);
+  t.deepEqual(Object.keys(raw.problems).sort(), ['enabled', 'events', 'kernel', 'pressure', 'stateFile']);
+  t.deepEqual(Object.keys(raw.problems.kernel as object).sort(), ['enabled', 'format', 'rules', 'source']);
+  t.deepEqual(Object.keys(raw.problems.pressure as object).sort(), [
+    'diskIgnoreTypes', 'diskMounts', 'diskUsedPercent', 'enabled', 'interval', 'memoryAvailablePercent', 'pidUsedPercent', 'transitionPeriod',
+  ]);
+  t.deepEqual(Object.keys(raw.api).sort(), ['enabled', 'socket', 'socketMode']);
+  t.deepEqual(Object.keys(raw.dns).sort(), ['domain', 'enabled', 'instance', 'prefix', 'ttl']);
   t.deepEqual(Object.keys(raw.node).sort(), ['address', 'keepaliveInterval', 'keepaliveTimeout', 'labels', 'name', 'ttl']);
   t.deepEqual(Object.keys(raw.node.address as object).sort(), ['address', 'cidr', 'envFiles', 'interface', 'order']);
   const services = raw.services as unknown as Record<string, unknown>[];
@@ -60,6 +79,35 @@ test('agent-full.yaml sets every field (nothing left to defaults but what it sho
   const dflt = await loadAgentConfig(join(examples, 'agent.yaml'), opts);
   t.deepEqual(full.node.address.envFiles, dflt.node.address.envFiles);
   t.deepEqual(full.node.address.order, dflt.node.address.order);
+  t.deepEqual(full.problems?.pressure?.thresholds.diskIgnoreTypes, (await loadAgentConfig(writeTemp('problems: {}\n'), opts)).problems?.pressure?.thresholds.diskIgnoreTypes);
+});
+
+// As a fresh clone leaves them: git keeps no mode but +x, so every file is 0644 under the usual umask.
+test('every example passes `beacon validate` as a fresh clone leaves it (mode 0644, no host files, no etcdctl env)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'beacon-clone-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // The examples name repo files relative to themselves (../config/kernel-monitor.json): keep the layout.
+  for (const sub of ['examples', 'config']) {
+    await cp(join(root, sub), join(dir, sub), { recursive: true });
+    for (const f of await readdir(join(dir, sub), { recursive: true, withFileTypes: true })) {
+      if (f.isFile()) await chmod(join(f.parentPath ?? f.path, f.name), 0o644);
+    }
+  }
+  const files = (await readdir(join(dir, 'examples'))).filter((f) => /\.(ya?ml|json)$/.test(f));
+  t.true(files.length >= 3, files.join());
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(ETCDCTL_|BEACON_)/.test(k)));
+  for (const f of files) {
+    const r = spawnSync(process.execPath, [join(root, 'bin/beacon.js'), 'validate', join(dir, 'examples', f)], { encoding: 'utf8', env, timeout: 30_000 });
+    t.is(r.status, 0, `${f}: ${r.stdout}${r.stderr}`);
+    t.regex(r.stdout, /: ok \(node /, f);
+  }
+  // The probe can fail: a password in an open file is refused.
+  const open = join(dir, 'examples', 'open.yaml');
+  await writeFile(open, 'etcd: { username: u, password: secret-password }\nnode: { name: n1 }\n', { mode: 0o644 });
+  await chmod(open, 0o644);
+  const r = spawnSync(process.execPath, [join(root, 'bin/beacon.js'), 'validate', open], { encoding: 'utf8', env, timeout: 30_000 });
+  t.is(r.status, 2, r.stderr);
+  t.regex(r.stderr, /open to other users \(mode 0644\)/);
 });
 
 test('every bad fixture is refused with its field and value named', async (t) => {

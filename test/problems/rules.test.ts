@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, ConfigErrors } from '../../src/errors.js';
 import { MAX_LINE_CHARS, loadRules, matchingRules, parseRules } from '../../src/problems/rules.js';
 import { KERNEL_MONITOR, tempDir } from './util.js';
 
@@ -171,7 +171,7 @@ test('structural mistakes are rejected with the field named', (t) => {
   rejects(t, { conditions: COND, rules: [{ type: 'temporary', condition: 'KernelDeadlock', reason: 'X', pattern: 'x' }] }, 'rules[0].condition', /sets no condition/);
   rejects(t, { rules: [{ type: 'sometimes', reason: 'X', pattern: 'x' }] }, 'rules[0].type', /temporary, permanent, recovery/);
   rejects(t, { rules: [{ type: 'temporary', reason: 'oom killing', pattern: 'x' }] }, 'rules[0].reason', /PascalCase/);
-  rejects(t, { rules: [{ type: 'temporary', reason: 'X', pattern: 'x', patern: 'y' }] }, 'rules[0].patern', /unknown key/);
+  rejects(t, { rules: [{ type: 'temporary', reason: 'X', pattern: 'x', patern: 'y' }] }, 'rules[0].patern', /unknown field \(did you mean "pattern"\?\)/);
   rejects(t, { rules: [] }, 'rules', /non-empty/);
   rejects(t, { plugin: 'syslog', rules: [{ type: 'temporary', reason: 'X', pattern: 'x' }] }, 'plugin', /kmsg, journal, file/);
   rejects(t, { lookback: 'soon', rules: [{ type: 'temporary', reason: 'X', pattern: 'x' }] }, 'lookback', /duration/);
@@ -196,4 +196,23 @@ test('loadRules names the file in errors, and accepts node-problem-detector file
   const r = await loadRules(npd);
   t.is(r.plugin, 'journal');
   t.true(r.resetOnBoot);
+});
+
+test('every bad rule and condition is reported at once, typos with the nearest key', (t) => {
+  const raw = {
+    conditons: [],
+    conditions: [{ type: 'KernelDeadlock', reason: 'KernelHasNoDeadlock', mesage: 'ok' }],
+    rules: [
+      { type: 'temporary', reason: 'X', pattern: '(' },
+      { type: 'temporary', reason: 'Y', patern: 'y' },
+    ],
+  };
+  const err = t.throws(() => parseRules(raw), { instanceOf: ConfigErrors }) as ConfigErrors;
+  t.deepEqual(
+    err.errors.map((e) => e.field),
+    ['conditons', 'conditions[0].mesage', 'rules[0].pattern', 'rules[1].patern'],
+  );
+  t.regex(err.errors[0]!.message, /did you mean "conditions"\?/);
+  t.regex(err.errors[1]!.message, /did you mean "message"\?/);
+  t.regex(err.errors[3]!.message, /did you mean "pattern"\?/);
 });

@@ -4,6 +4,7 @@ import { agentCommand } from './agent.js';
 import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
 import { describeCommand } from './describe.js';
+import { doctorCommand } from './doctor.js';
 import { endpointsCommand } from './endpoints.js';
 import { eventsCommand } from './events.js';
 import { ignitionCommand } from './ignition.js';
@@ -18,5 +19,5 @@ import { rbacCommand } from './rbac.js';
 
 /** Every `beacon` subcommand by name. */
 export const commands: Record<string, Command> = Object.fromEntries(
-  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, watchCommand, renderCommand, rbacCommand].map((c) => [c.name, c]),
+  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, doctorCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, watchCommand, renderCommand, rbacCommand].map((c) => [c.name, c]),
 );

@@ -1,0 +1,60 @@
+// `beacon doctor`: check a node's config, its etcd, its permissions and its agent; one line per finding
+// with how to fix it. Exit 0 when nothing failed, 1 otherwise (2 for usage).
+import { ExitCode, type Command } from '../command.js';
+import { commandConfig } from '../load-config.js';
+import { formatConfigError } from '../../config/load.js';
+import { Store } from '../../etcd/store.js';
+import { runDoctor } from '../../doctor/run.js';
+import { failed, type Finding } from '../../doctor/types.js';
+import { renderData, renderTable, useColour, type Column } from '../output.js';
+
+const MARK: Record<Finding['status'], string> = { ok: '✓', warning: '!', failed: '✗' };
+
+const COLUMNS: Column<Finding>[] = [
+  { header: '', get: (f) => MARK[f.status], tone: (f) => (f.status === 'ok' ? 'good' : f.status === 'warning' ? 'warn' : 'bad') },
+  { header: 'CHECK', get: (f) => f.check },
+  { header: 'DETAIL', get: (f) => f.detail },
+  { header: 'FIX', get: (f) => f.fix },
+];
+
+
+/** The `doctor` subcommand. */
+export const doctorCommand: Command = {
+  name: 'doctor',
+  summary: 'check this node\'s config, etcd, permissions and agent, saying how to fix each problem',
+  usage: 'beacon doctor -c FILE [-o table|json]',
+  options: {},
+  async run(ctx) {
+    const format = ctx.values.output ?? 'table';
+    if (format !== 'table' && format !== 'json') {
+      ctx.stderr.write(`beacon doctor: -o must be table or json, not ${JSON.stringify(format)}\n`);
+      return ExitCode.usage;
+    }
+    const file = ctx.values.config ?? ctx.positionals[0];
+    let findings: Finding[];
+    if (typeof file !== 'string') {
+      findings = [failed('config', 'no config file given', 'run beacon doctor -c /etc/beacon/agent.yaml')];
+    } else {
+      try {
+        // Exactly what the agent loads (src/cli/load-config.ts): the same problems, all of them.
+        const config = await commandConfig(ctx, file);
+        const store = Store.connect(config.etcd);
+        try {
+          findings = [
+            { check: 'config', status: 'ok', detail: `${file}: node ${config.node.name}, ${config.services.length} services`, fix: '' },
+            ...(await runDoctor({ config, store, measured: {}, paths: { stateDir: '/var/lib/beacon', kmsg: '/dev/kmsg' } }, ctx.signal)),
+          ];
+        } finally {
+          store.close();
+        }
+      } catch (err) {
+        const lines = formatConfigError(err, file).split('\n').slice(1).map((l) => l.trim());
+        findings = lines.map((l) => failed('config', l, `fix ${file}; beacon validate ${file} lists the same problems`));
+      }
+    }
+    // Findings quote etcd, files and records: renderTable and renderData escape every control character.
+    const shown = findings;
+    ctx.stdout.write(format === 'json' ? renderData('json', shown) : renderTable(COLUMNS, shown, { colour: useColour(ctx.stdout, ctx.env), maxCellWidth: Infinity }));
+    return findings.some((f) => f.status === 'failed') ? ExitCode.failure : ExitCode.ok;
+  },
+};

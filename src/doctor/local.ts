@@ -1,0 +1,91 @@
+// This host: the address the agent would register, the agent's unit and local API, the problem sources
+// it reads and the state directory it writes.
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, open } from 'node:fs/promises';
+import { request } from 'node:http';
+import { dirname } from 'node:path';
+import { createLogger } from '../log.js';
+import { readApiToken } from '../config/api.js';
+import { selectAddress } from '../facts/address.js';
+import { failed, ok, warning, type DoctorCheck, type Finding } from './types.js';
+
+/** The unit the shipped files install (units/). */
+const UNIT = 'beacon-agent.service';
+
+/** The address the agent would register, and which source gave it. */
+export const address: DoctorCheck = async (ctx, signal) => {
+  try {
+    const a = await selectAddress(ctx.config.node.address, { etcdEndpoints: ctx.config.etcd.endpoints, log: createLogger('silent'), signal });
+    return [ok('address', `${a.address} (from ${a.source})`)];
+  } catch (err) {
+    return [failed('address', (err as Error).message, 'set node.address.address, interface or cidr, or list a source in node.address.order that finds one')];
+  }
+};
+
+/** systemd's view of the agent unit, where there is systemd. */
+export const unit: DoctorCheck = async () => {
+  const systemd = await access('/run/systemd/system').then(() => true, () => false);
+  if (!systemd) return [ok('agent unit', 'no systemd on this host: not checked')];
+  const state = await new Promise<string>((resolve) => {
+    execFile('systemctl', ['is-active', UNIT], { timeout: 5000 }, (_err, stdout) => resolve(String(stdout).trim() || 'unknown'));
+  });
+  return [state === 'active' ? ok('agent unit', `${UNIT} is active`) : failed('agent unit', `${UNIT} is ${state}`, `systemctl enable --now ${UNIT}; journalctl -u ${UNIT} says why it stopped`)];
+};
+
+/** The agent's local API answers (what `beacon check` and `beacon maint` talk to). */
+export const api: DoctorCheck = async (ctx, signal) => {
+  const cfg = ctx.config.api;
+  if (!cfg) return [ok('agent API', 'api.enabled is false: not checked')];
+  const where = 'socketPath' in cfg ? { socketPath: cfg.socketPath } : { host: cfg.host, port: cfg.port };
+  const shown = 'socketPath' in cfg ? cfg.socketPath : `${cfg.host}:${cfg.port}`;
+  let token: string | undefined;
+  try {
+    token = await readApiToken(cfg);
+  } catch (err) {
+    return [failed('agent API', (err as Error).message, 'fix api.tokenFile')];
+  }
+  const status = await new Promise<number | string>((resolve) => {
+    const req = request(
+      { ...where, path: '/v1/maintenance', method: 'GET', signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]), headers: token ? { authorization: `Bearer ${token}` } : {} },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.name));
+    req.end();
+  });
+  if (status === 200) return [ok('agent API', `answers on ${shown}`)];
+  if (typeof status === 'number') return [warning('agent API', `${shown} answered HTTP ${status}`, status === 401 ? 'api.token/api.tokenFile differ from the running agent\'s: restart it after a change' : 'another program listens there?')];
+  return [failed('agent API', `${shown}: ${status}`, status === 'EACCES' ? 'run as a member of the socket\'s group (api.socketMode)' : 'the agent is not running here, or api in this file differs from the running agent\'s')];
+};
+
+/** The problem sources the agent will read, and the state directory it writes. */
+export const local: DoctorCheck = async (ctx) => {
+  const out: Finding[] = [];
+  const problems = ctx.config.problems;
+  const kernel = problems?.kernel;
+  if (kernel && (kernel.source ?? 'kmsg') === 'kmsg') {
+    const path = kernel.path ?? ctx.paths.kmsg;
+    try {
+      await (await open(path, constants.O_RDONLY | constants.O_NONBLOCK)).close();
+      out.push(ok('problem source', `${path} readable`));
+    } catch (err) {
+      out.push(failed('problem source', `${path}: ${(err as NodeJS.ErrnoException).code}`, 'run the agent as root or with CAP_SYSLOG, or set problems.kernel.source: journal'));
+    }
+  } else if (kernel?.source === 'journal') {
+    const ok_ = await new Promise<boolean>((resolve) => execFile('journalctl', ['-k', '-n', '0', '-q'], { timeout: 5000 }, (err) => resolve(!err)));
+    out.push(ok_ ? ok('problem source', 'journalctl -k readable') : failed('problem source', 'journalctl -k fails', 'add the agent\'s user to the systemd-journal group'));
+  }
+  const stateDir = problems?.stateFile ? dirname(problems.stateFile) : ctx.paths.stateDir;
+  try {
+    await access(stateDir, constants.W_OK);
+    out.push(ok('state directory', `${stateDir} writable`));
+  } catch (err) {
+    out.push(
+      (problems?.stateFile ? failed : warning)('state directory', `${stateDir}: ${(err as NodeJS.ErrnoException).code}`, `create it for the agent's user (the unit's StateDirectory=beacon does)`),
+    );
+  }
+  return out;
+};
