@@ -7,7 +7,7 @@
 // everything is written again in one transaction. Nothing is written while nothing changes.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { DecodeError, EtcdUnavailableError, LeaseLostError } from '../errors.js';
+import { DecodeError, EtcdTimeoutError, EtcdUnavailableError, LeaseLostError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import { LeaseKeeper } from '../etcd/lease-keeper.js';
 import { leaseFromHex, type Grant, type KeyValue, type PrefixWatch, type Store, type TxnOp } from '../etcd/store.js';
@@ -562,7 +562,7 @@ export class Registration extends EventEmitter {
     const nodePrefix = keys[0]!;
     try {
       for (const k of keys) {
-        const w = k === nodePrefix ? await this.store.watch(k, from) : await this.store.watchKey(k, from);
+        const w = await this.watchWithin(k === nodePrefix ? this.store.watch(k, from) : this.store.watchKey(k, from));
         w.on('event', (e) => this.onOwnKeyEvent(e.type, e.kv));
         w.on('connected', () => this.requestVerify());
         w.on('error', () => this.requestVerify());
@@ -573,6 +573,24 @@ export class Registration extends EventEmitter {
       // Without watches the periodic verify still repairs; try the watches again on the next sync.
       this.log.debug({ err }, 'own-key watch not started');
       this.watchedSignature = '';
+    }
+  }
+
+  // A watch is created on a stream with no deadline of its own: on a member hung right after our
+  // registration (SIGSTOP) it never settles, and with it the loop that sends our keepalives (the agent
+  // then neither kept nor gave up its lease). Bounded like any request; a watch created too late is cancelled.
+  private async watchWithin(created: Promise<PrefixWatch>): Promise<PrefixWatch> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EtcdTimeoutError('watch create: deadline exceeded')), this.store.requestTimeoutMs);
+    });
+    try {
+      return await Promise.race([created, late]);
+    } catch (err) {
+      created.then((w) => void w.cancel(), () => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
