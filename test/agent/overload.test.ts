@@ -5,7 +5,7 @@
 // any agent (a lease dies when it reaches the TTL).
 //
 // Duration: BEACON_OVERLOAD_S (default 60 s for CI). The benchmark in docs/benchmarks.md runs it for 300 s:
-//   npx tsc -p . && BEACON_OVERLOAD_S=300 npx ava --timeout=10m dist/test/agent/overload.test.js
+//   npx tsc -p . && BEACON_OVERLOAD_S=300 npx ava --timeout=10m --config ava.overload.config.mjs
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
