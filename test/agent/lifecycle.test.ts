@@ -45,7 +45,7 @@ function startAgent(t: { teardown(fn: () => unknown): void }, cfgPath: string): 
 test('registers node and services under one lease, visible with etcdctl', async (t) => {
   const prefix = '/t-register';
   const agent = startAgent(t, writeConfig(config(prefix, 'n1', [{ name: 'web', port: 8080 }, { name: 'api', port: 9090 }])));
-  await agent.waitLine((l) => l.msg === 'registered');
+  await agent.waitLine((l) => l.msg === 'registered', 20_000);
   const live = getJson(`${prefix}/v1/nodes/n1/live`)!;
   t.is(live.schema, 1);
   t.is(live.name, 'n1');
@@ -74,7 +74,7 @@ test('registers node and services under one lease, visible with etcdctl', async 
 test('SIGKILL: every leased key disappears within TTL + 1 s', async (t) => {
   const prefix = '/t-kill';
   const agent = startAgent(t, writeConfig(config(prefix, 'n1', [{ name: 'web', port: 80 }])));
-  await agent.waitLine((l) => l.msg === 'registered');
+  await agent.waitLine((l) => l.msg === 'registered', 20_000);
   const killedAt = Date.now();
   await agent.stop('SIGKILL');
   await waitFor(() => !keysUnder(`${prefix}/v1/services/`).length && !getJson(`${prefix}/v1/nodes/n1/live`), {
@@ -90,7 +90,7 @@ test('SIGKILL: every leased key disappears within TTL + 1 s', async (t) => {
 test('SIGTERM: marked leaving first, then all leased keys gone within 1 s, exit 0', async (t) => {
   const prefix = '/t-term';
   const agent = startAgent(t, writeConfig(config(prefix, 'n1', [{ name: 'web', port: 80 }], '10s')));
-  await agent.waitLine((l) => l.msg === 'registered');
+  await agent.waitLine((l) => l.msg === 'registered', 20_000);
   const rev = etcd.revision();
   const stoppedAt = Date.now();
   const code = await agent.stop('SIGTERM');
@@ -115,7 +115,7 @@ test('SIGTERM: marked leaving first, then all leased keys gone within 1 s, exit 
 test('a second agent with the same node name does not take the first one\'s keys', async (t) => {
   const prefix = '/t-conflict';
   const first = startAgent(t, writeConfig(config(prefix, 'same', [{ name: 'web', port: 1111 }])));
-  await first.waitLine((l) => l.msg === 'registered');
+  await first.waitLine((l) => l.msg === 'registered', 20_000);
   const before = getJson(`${prefix}/v1/nodes/same/live`)!;
   // A different machine (as a cloned host would be) claims the same name.
   const cfg2 = writeConfig(config(prefix, 'same', [{ name: 'web', port: 2222 }]));
@@ -138,7 +138,7 @@ test('SIGHUP applies an added and a removed service under the same lease', async
   const prefix = '/t-hup';
   const path = writeConfig(config(prefix, 'n1', [{ name: 'web', port: 80 }, { name: 'old', port: 81 }]));
   const agent = startAgent(t, path);
-  await agent.waitLine((l) => l.msg === 'registered');
+  await agent.waitLine((l) => l.msg === 'registered', 20_000);
   const lease = getJson(`${prefix}/v1/nodes/n1/live`)!.lease;
   writeFileSync(path, config(prefix, 'n1', [{ name: 'web', port: 80 }, { name: 'new', port: 82 }]));
   agent.kill('SIGHUP');

@@ -37,7 +37,7 @@ test.before(async () => {
     ].join('\n'),
   );
   agent = new BeaconProcess(['agent', '--config', cfg, '--log-level', 'info']);
-  await agent.waitLine((l) => l.msg === 'registered');
+  await agent.waitLine((l) => l.msg === 'registered', 20_000);
 });
 test.after.always(async () => {
   await agent?.stop('SIGKILL');

@@ -23,7 +23,7 @@ test('etcd revision does not move for 30 s while an agent idles', async (t) => {
     await agent.stop('SIGKILL');
     await etcd.destroy();
   });
-  await agent.waitLine((l) => l.msg === 'registered');
+  await agent.waitLine((l) => l.msg === 'registered', 20_000);
   const start = etcd.revision();
   const until = Date.now() + 30_000;
   // Check every second, so a regression shows up with the moment it happened.

@@ -13,7 +13,7 @@ test('nodes and services skip undecodable keys with a warning and still list the
     await agent.stop('SIGKILL');
     await etcd.destroy();
   });
-  await agent.waitLine((l) => l.msg === 'registered');
+  await agent.waitLine((l) => l.msg === 'registered', 20_000);
   etcd.etcdctl(['put', '/beacon/v1/nodes/bad/live', 'not json {']);
   etcd.etcdctl(['put', '/beacon/v1/nodes/future/live', '{"schema":99}']);
   etcd.etcdctl(['put', '/beacon/v1/services/web/evil', '{"schema":1,"service":"web","node":"other","address":"x","port":1,"health":"passing"}']);
@@ -41,7 +41,7 @@ test('records that fail the schema are skipped by every view, which exits 0 with
     await Promise.all([agent.stop('SIGKILL'), watch.stop('SIGKILL')]);
     await etcd.destroy();
   });
-  await agent.waitLine((l) => l.msg === 'registered');
+  await agent.waitLine((l) => l.msg === 'registered', 20_000);
   const at = ['--etcd', etcd.endpoints];
   const put = (key: string, value: unknown, lease?: string) =>
     etcd.etcdctl(['put', ...(lease ? [`--lease=${lease}`] : []), key, typeof value === 'string' ? value : JSON.stringify(value)]);

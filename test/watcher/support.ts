@@ -100,7 +100,7 @@ export function outcomes(p: BeaconProcess, hook?: string): Line[] {
 }
 
 /** Wait until the watcher leads and has compared every node (`in sync` after its takeover). */
-export async function waitLeading(p: BeaconProcess, timeoutMs = 15_000): Promise<Line> {
+export async function waitLeading(p: BeaconProcess, timeoutMs = 30_000): Promise<Line> {
   const lead = p.lines.length;
   await p.waitLine((l) => l.msg === 'leading: reconciling', timeoutMs);
   return p.waitLine((l) => l.msg === 'in sync', timeoutMs, lead);
