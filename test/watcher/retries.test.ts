@@ -23,7 +23,7 @@ test('failing and timing-out hooks are retried, then recorded as failed with the
     watcher: { massFailure: { hold: '0s' } },
     hooks: [
       recordingHook(broken, { name: 'broken', retries: 2, backoff: '100ms' }, { HOOK_MODE: 'fail' }),
-      recordingHook(slow, { name: 'slow', retries: 1, backoff: '100ms', timeout: '500ms' }, { HOOK_MODE: 'sleep' }),
+      recordingHook(slow, { name: 'slow', retries: 1, backoff: '100ms', timeout: '2s' }, { HOOK_MODE: 'sleep' }),
       recordingHook(flaky, { name: 'flaky', retries: 2, backoff: '100ms' }, { HOOK_MODE: 'flaky', HOOK_FAILS: '1' }),
     ],
   });
