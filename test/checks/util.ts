@@ -1,11 +1,12 @@
 // Shared bits of the checks tests.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseChecks } from '../../src/checks/spec.js';
 import type { CheckKind, SpecOf } from '../../src/checks/types.js';
 import { REPO_ROOT } from '../helpers/process.js';
+export { processGone } from '../helpers/process.js';
 
 /** A logger that prints nothing. */
 export const silent = pino({ level: 'silent' });
@@ -32,18 +33,3 @@ export function deadline(ms: number): AbortSignal {
   return AbortSignal.timeout(ms);
 }
 
-/** Whether a pid is gone (or a zombie waiting for init to reap it). */
-export function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    // A zombie still answers kill(0): it is dead, only not yet reaped by its new parent.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}

@@ -2,16 +2,9 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { requireBinary, waitFor } from '../helpers/etcd.js';
-import { BeaconProcess } from '../helpers/process.js';
+import { BeaconProcess, processGone } from '../helpers/process.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = (pid: number) => !processGone(pid);
 
 test('demo shows the sample services live and leaves nothing behind after SIGINT', async (t) => {
   requireBinary('etcd');

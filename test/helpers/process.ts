@@ -1,6 +1,6 @@
 // Run `beacon` as a real process in tests and read its JSON log lines.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,5 +93,24 @@ export class BeaconProcess {
   async stop(sig: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(sig);
     return this.exited;
+  }
+}
+
+/**
+ * Whether a pid is gone, or a zombie: an orphan killed with its group is reparented to PID 1, and in a
+ * container PID 1 may reap it late or never.
+ */
+export function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    // A zombie still answers kill(0): it is dead, only not yet reaped by its new parent.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
   }
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor, type EtcdCluster } from '../helpers/etcd.js';
-import { BeaconProcess, REPO_ROOT, writeConfig } from '../helpers/process.js';
+import { BeaconProcess, REPO_ROOT, processGone, writeConfig } from '../helpers/process.js';
 
 /** The recording hook (see the script's header for its modes). */
 export const HOOK_SCRIPT = join(REPO_ROOT, 'test/fixtures/watcher/record-hook.mjs');
@@ -117,12 +117,7 @@ export function getJson(etcd: EtcdCluster, key: string): Record<string, unknown>
   return out ? (JSON.parse(out) as Record<string, unknown>) : undefined;
 }
 
-/** Whether a process with this pid exists. */
+/** Whether a process with this pid is still running (a zombie is not). */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return !processGone(pid);
 }
