@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests run for real (etcd, etcdctl, ignition-validate, systemd-analyze, ...).
-PKGS=(etcd-server etcd-client ignition systemd jq openssl iproute2 curl binutils strace systemd-container debootstrap prometheus nginx-light iptables stress-ng)
+PKGS=(etcd-server etcd-client ignition systemd jq openssl iproute2 curl binutils strace systemd-container debootstrap prometheus nginx-light iptables stress-ng chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
