@@ -13,6 +13,7 @@
 //      (or: npm run build && node dist/bench/crash-latency.js [--kills 30] [--ttl 3] [--concurrency 3]
 //       [--no-audit] [--out result.json]; the old positional form `crash-latency.js 30 3 3` still works)
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Store } from '../src/etcd/store.js';
 import { EtcdCluster, waitFor } from '../test/helpers/etcd.js';
@@ -56,6 +57,8 @@ interface Kill {
   registrations: number;
   /** Kill → the first poll that found the lease gone. */
   leaseGoneMs?: number;
+  /** The machine's 1-minute load average at the kill. */
+  load1: number;
   /** Why a report was late or missing (or `ok`). */
   cause: 'ok' | 'etcd-did-not-revoke' | 'lease-renewed-after-kill' | 'watcher-missed-delete' | 'poll-failed';
   samples: Sample[];
@@ -145,6 +148,7 @@ async function trial(i: number): Promise<Kill> {
       lease,
       registrations: agent.withMsg('registered').length,
       killedAt,
+      load1: Math.round(loadavg()[0]! * 10) / 10,
       samples,
       ...(ev ? { latencyMs: Date.parse(ev.time as string) - killedAt, reason: ev.reason as string, detectedBy: ev.detectedBy as string } : {}),
       ...(gone ? { leaseGoneMs: gone[0] } : {}),
@@ -177,6 +181,27 @@ await Promise.all(
   }),
 );
 const wallS = Math.round((Date.now() - started) / 1000);
+// A kill not reported within MISS_MS may still be reported later: wait a little for those, so the result
+// tells "late" from "never", and keep the watcher's lines around each anomaly as its evidence.
+const anomalous = () => results.filter((k) => k.cause !== 'ok' || k.reason !== 'LeaseExpired');
+await waitFor(() => anomalous().every((k) => k.latencyMs !== undefined || nodeEvent('NodeFailed', k.node, k.lease)), {
+  timeoutMs: 30_000,
+  what: 'late reports',
+}).catch(() => undefined);
+const evidence = (k: Kill) => {
+  const ev = nodeEvent('NodeFailed', k.node, k.lease);
+  const from = k.killedAt - 1_000;
+  const to = k.killedAt + MISS_MS + 5_000;
+  return {
+    eventuallyMs: ev ? Date.parse(ev.time as string) - k.killedAt : null,
+    watcherLines: watcher.lines
+      .filter((l) => {
+        const at = typeof l.time === 'number' ? l.time : Date.parse(String(l.time));
+        return at >= from && at <= to && (l.node === k.node || (l.level as number) >= 40 || /sync|list|watch|audit/i.test(String(l.msg)));
+      })
+      .slice(0, 50),
+  };
+};
 await watcher.stop('SIGTERM');
 store.close();
 await etcd.destroy();
@@ -209,7 +234,8 @@ const result = {
   outsideBound: lat.filter((x) => x < (2 * T) / 3 || x > T + 500).length,
   // Agents that lost a lease while alive, before the kill (load on the machine), and registered again.
   reregisteredBeforeKill: count((k) => k.registrations > 1),
-  anomalies: results.filter((k) => k.cause !== 'ok' || k.reason !== 'LeaseExpired').map(({ killedAt: _k, ...k }) => k),
+  loadAtKill: { p50: pct(results.map((k) => k.load1), 50), max: Math.max(...results.map((k) => k.load1)) },
+  anomalies: anomalous().map((k) => ({ ...k, ...evidence(k), killedAt: new Date(k.killedAt).toISOString() })),
 };
 if (v.out) writeFileSync(v.out, JSON.stringify(result, null, 2));
 console.log(JSON.stringify(result, null, 2));
