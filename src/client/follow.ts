@@ -7,7 +7,7 @@ import type { KeyValue, PrefixWatch, Store, WatchEvent } from '../etcd/store.js'
 import { WATCH_GRACE_MS, WatchCheck } from '../etcd/watch-check.js';
 import { EtcdMessageTooLargeError } from '../errors.js';
 import { Backoff, sleep } from '../util/time.js';
-import { deadline } from '../watcher/deadline.js';
+import { deadline } from '../util/deadline.js';
 
 /** The part of Store a follower uses (a seam: tests delay or wrap calls to force gaps). */
 export type FollowStore = Pick<Store, 'list' | 'watch' | 'count'>;

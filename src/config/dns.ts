@@ -5,7 +5,7 @@
 // label is a config error naming the field, rather than a record no query can ever reach.
 import { ConfigError } from '../errors.js';
 import { dnsLabelProblem, normalizePrefix } from '../etcd/keys.js';
-import { Fields } from './fields.js';
+import { Fields } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
 import type { AgentConfig } from './types.js';
 

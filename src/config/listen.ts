@@ -1,7 +1,7 @@
 // The HTTP listen settings: the agent's `metrics` section and the watcher's `http` section (plus the
 // watcher's `--listen` flag). Both take `HOST:PORT`; off unless set, since they open a port.
 import { ConfigError } from '../errors.js';
-import { Fields, Problems, type Reader } from './fields.js';
+import { Fields, Problems, type Reader } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
 
 /** A TCP address to serve HTTP on; port 0 picks a free port (logged at start). */

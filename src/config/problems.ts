@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { loadRules, parseRules, type RuleSet, type SourceKind } from '../problems/rules.js';
 import { DEFAULT_THRESHOLDS, type PressureThresholds } from '../problems/pressure.js';
-import { Fields, absolutePath, isMapping, type Reader } from './fields.js';
+import { Fields, absolutePath, isMapping, type Reader } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
 
 /** The kernel-log monitor's settings. */

@@ -8,7 +8,7 @@ import type { Keys } from '../etcd/keys.js';
 import type { PrefixWatch, Store, WatchEvent } from '../etcd/store.js';
 import { WATCH_GRACE_MS, WatchCheck } from '../etcd/watch-check.js';
 import { Backoff, sleep } from '../util/time.js';
-import { deadline } from './deadline.js';
+import { deadline } from '../util/deadline.js';
 import type { NodeModel, Touched } from './model.js';
 
 /** Timing of the feed. */
