@@ -20,12 +20,7 @@ const cli = '^src/cli/';
 
 // Rules src/ does not keep yet: reported as warnings until the code they name is moved.
 const notYet = new Set([
-  'no-circular',
-  'config-only-in-cli-and-roots',
-  'base-imports-higher',
-  'etcd-imports-higher',
-  'domain-imports-higher',
-  'config-imports-higher',
+  'domain-imports-higher', // src/checks/ttl-server.ts → src/agent/api-guard.ts
 ]);
 const severity = (name) => (notYet.has(name) ? 'warn' : 'error');
 
