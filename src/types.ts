@@ -107,3 +107,240 @@ export interface EndpointRecord {
   since: string;
   lease: string;
 }
+
+/** How to reach etcd (shared by agent, watcher and CLI). */
+export interface EtcdConfig {
+  endpoints: string[];
+  /** PEM file paths for TLS; all optional. */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+  /** Deadline of one unary request (default 2000 ms). */
+  requestTimeoutMs: number;
+  /** Time allowed to establish a connection (default 2000 ms). */
+  dialTimeoutMs: number;
+}
+
+/** A variable to read from an environment file; `key` may hold `*` globs, compiled into `pattern`. */
+export interface EnvFileKey {
+  path: string;
+  key: string;
+  /** `key` compiled: `*` matches any run of letters, digits and `_`; the first matching line with an IP wins. */
+  pattern: RegExp;
+}
+
+/** How the node's address is chosen; `order` lists the sources tried, first wins. */
+export interface AddressConfig {
+  /** Explicit address (source `config`). */
+  address?: string;
+  /** Interface name to take the first address from (source `interface`). */
+  interface?: string;
+  /** CIDR to pick the first matching local address from (source `cidr`). */
+  cidr?: string;
+  /** Environment files and keys to read (source `env-file`), tried in order. */
+  envFiles: EnvFileKey[];
+  /** Sources in the order tried. Default: config, interface, cidr, env-file, etcd-route, default-route. */
+  order: AddressSource[];
+}
+
+// Node problems, in node-problem-detector's words: conditions (a state with a transition time) and events.
+
+/** A condition's status, as Kubernetes spells it. */
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** A node condition: `KernelDeadlock`, `ReadonlyFilesystem`, `MemoryPressure`, ... */
+export interface Condition {
+  /** PascalCase condition name. */
+  type: string;
+  status: ConditionStatus;
+  /** PascalCase reason for the current status (`DockerHung`, `KernelHasNoDeadlock`). */
+  reason: string;
+  message: string;
+  /** When `status` (or `reason`) last changed, ISO 8601. */
+  lastTransitionTime: string;
+}
+
+/** How serious an event is: `warn` for problems, `info` for condition changes (as node-problem-detector). */
+export type EventSeverity = 'info' | 'warn';
+
+/** A node problem event; identical events are coalesced into one with a count. */
+export interface ProblemEvent {
+  /** Stable while the event is being coalesced: re-emitted with a higher count under the same id. Safe as a key segment. */
+  id: string;
+  /** The monitor that saw it (`kernel-monitor`). */
+  source: string;
+  reason: string;
+  message: string;
+  /** How many identical lines this event stands for. */
+  count: number;
+  /** ISO 8601 times of the first and latest occurrence. */
+  firstTime: string;
+  lastTime: string;
+  severity: EventSeverity;
+}
+
+// The agent's other records.
+
+/** `<prefix>/v1/nodes/<node>/conditions`: every declared condition, under the node lease. */
+export interface ConditionsRecord {
+  schema: typeof SCHEMA_VERSION;
+  node: string;
+  conditions: Condition[];
+  /** Time of the newest kernel log line handled when the record was written (ISO 8601), null if none yet. */
+  watermark: string | null;
+  /** Boot the conditions belong to (kernel conditions reset on reboot). */
+  bootId: string;
+}
+
+/** `<prefix>/v1/nodes/<node>/maintenance`: unleased, present only while something is in maintenance. */
+export interface MaintenanceRecord {
+  schema: typeof SCHEMA_VERSION;
+  node: string;
+  /** Why the whole node is in maintenance, or null. */
+  reason: string | null;
+  /** Services in maintenance on their own: name → reason. */
+  services: Record<string, string>;
+  /** When maintenance last changed (ISO 8601). */
+  updatedAt: string;
+}
+
+/** `<prefix>/v1/events/<node>/<id>`: one (coalesced) node problem event, under the events lease. */
+export interface EventRecord extends ProblemEvent {
+  schema: typeof SCHEMA_VERSION;
+  node: string;
+}
+
+// The watcher's records: event types, the node status it keeps, events and reactions.
+
+/** Every event type the watcher raises (schema/v1/watcher-event.json lists the same). */
+export const EVENT_TYPES = [
+  'NodeJoined',
+  'NodeFailed',
+  'NodeLeft',
+  'NodeRecovered',
+  'NodeRebooted',
+  'PartitionSuspected',
+  'LeaseRevoked',
+] as const;
+
+/** One of EVENT_TYPES. */
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A node as the watcher records it: registered (`up`, `leaving`) or gone (`left` gracefully, `failed`). */
+export type WatchedState = 'up' | 'leaving' | 'left' | 'failed';
+
+/**
+ * How a transition was noticed: a watch event, a comparison after a gap (start, reconnect, takeover), or
+ * the leader's lease audit (an expired lease etcd did not revoke).
+ */
+export type DetectedBy = 'watch' | 'resync' | 'audit';
+
+/** Why the watcher put a lost lease down to etcd rather than to its holder (LeaseRevoked). */
+export interface RevocationEvidence {
+  /** Witness leases this watcher kept alive that etcd revoked around the same time. */
+  witnessesRevoked: number;
+  /** The etcd raft term went up this long before the delete (undefined: no change seen recently). */
+  termChangedMsBefore?: number;
+  /** The node registered again this long after its lease was seen gone (absent when a new leader found it back already). */
+  reregisteredAfterMs?: number;
+}
+
+/** `<prefix>/v1/watcher/status/<node>`: the leader's record of one node (unleased, one writer). */
+export interface StatusRecord {
+  schema: typeof SCHEMA_VERSION;
+  node: string;
+  state: WatchedState;
+  /** When `state` last changed, ISO 8601. */
+  since: string;
+  /** When the watcher last saw the node's registration present, ISO 8601. */
+  lastSeen: string;
+  reason: string;
+  /** The registration (lease, hex) the state is about: for `failed`/`left` the lost one. */
+  lease: string;
+  bootId: string;
+  address: string;
+}
+
+/** What became of one hook for one event: recorded in the reaction and copied into the event. */
+export type HookOutcome =
+  | { state: 'pending' }
+  | { state: 'ok'; attempts: number; durationMs: number; output: string }
+  | {
+      state: 'failed' | 'timeout';
+      attempts: number;
+      durationMs: number;
+      output: string;
+      exitCode?: number;
+      httpStatus?: number;
+      error?: string;
+    }
+  | { state: 'suppressed'; why: SuppressReason; detail: string };
+
+/** Why a hook did not run. */
+export type SuppressReason = 'mass-failure' | 'cooldown' | 'recovered' | 'hook-removed';
+
+/** `<prefix>/v1/watcher/events/<id>`: one event (retention lease); also printed as one JSON line. */
+export interface NodeEvent {
+  schema: typeof SCHEMA_VERSION;
+  /** Idempotency key: `<node>.<lease>.<type>` (the registration it is about), or `PartitionSuspected.<ms>`. */
+  id: string;
+  event: EventType;
+  /** The node's name; `*` for PartitionSuspected. */
+  node: string;
+  time: string;
+  reason: string;
+  detectedBy: DetectedBy;
+  lease: string;
+  bootId: string;
+  address: string;
+  /** The state before the transition (`unknown` when no watcher had seen the node). */
+  previous: WatchedState | 'unknown';
+  /** NodeRecovered: time spent failed. */
+  downtimeMs?: number;
+  /** NodeRebooted: the boot id before. */
+  previousBootId?: string;
+  /** LeaseRevoked: what showed that etcd, not the node, ended the registration. */
+  evidence?: RevocationEvidence;
+  /** PartitionSuspected: the nodes failed within the window, and the counts that tripped the guard. */
+  nodes?: string[];
+  failed?: number;
+  known?: number;
+  /** Outcome per hook name, filled in as reactions finish. */
+  hooks: Record<string, HookOutcome>;
+}
+
+/** Progress of a reaction: created pending with the event, advanced only by compare-and-swap. */
+export type ReactionState = 'pending' | 'running' | 'done' | 'failed' | 'suppressed';
+
+/** One attempt of a hook, as recorded (output capped). */
+export interface AttemptRecord {
+  attempt: number;
+  owner: string;
+  startedAt: string;
+  state: 'ok' | 'failed' | 'timeout' | 'interrupted';
+  durationMs: number;
+  exitCode?: number;
+  httpStatus?: number;
+  output: string;
+  error?: string;
+}
+
+/** `<prefix>/v1/watcher/reactions/<event id>.<hook>`: exactly-once progress of one hook for one event. */
+export interface ReactionRecord {
+  schema: typeof SCHEMA_VERSION;
+  id: string;
+  hook: string;
+  /** The event as raised (without hook outcomes): a new leader needs nothing else to resume. */
+  event: Omit<NodeEvent, 'hooks'>;
+  state: ReactionState;
+  /** Not to be started before this time (the mass-failure hold), ISO 8601. */
+  notBefore: string;
+  /** The watcher running it and the election lease it held when it started. */
+  owner: { id: string; lease: string } | null;
+  attempts: AttemptRecord[];
+  outcome: HookOutcome;
+  createdAt: string;
+  updatedAt: string;
+}

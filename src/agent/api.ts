@@ -13,7 +13,7 @@ import { readApiToken, type ApiAddress, type ApiConfig } from '../config/api.js'
 import { BeaconError } from '../errors.js';
 import { BodyTooLarge, parseStatusWord, readBody, removeStaleSocket } from '../checks/ttl-server.js';
 import { UnknownCheckError } from '../checks/ttl.js';
-import { OUTPUT_CAP_BYTES } from '../checks/output.js';
+import { OUTPUT_CAP_BYTES } from '../util/output.js';
 import type { HealthStatus } from '../types.js';
 import { afterBody, refuseContentType, refuseEarly, type GuardPolicy, type Refusal } from './api-guard.js';
 

@@ -3,9 +3,9 @@
 // validation and then never register (etcd refused the transaction) or show the node as `failed`
 // (readers refused the record): both are config errors naming the field instead.
 import type { AgentConfig } from '../config/types.js';
-import { formatBytes } from '../config/file.js';
+import { formatBytes } from '../util/file.js';
 import { ConfigError } from '../errors.js';
-import { OUTPUT_CAP_BYTES } from '../checks/output.js';
+import { OUTPUT_CAP_BYTES } from '../util/output.js';
 import { MAX_VALUE_BYTES, encode } from '../registry/codec.js';
 import { endpointRecord, nodeRecord } from './records.js';
 

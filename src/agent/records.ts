@@ -7,8 +7,20 @@ import { DecodeError } from '../errors.js';
 import type { KeyValue } from '../etcd/store.js';
 import type { SelectedAddress } from '../facts/address.js';
 import { decodeRecord, type RecordTypes } from '../registry/codec.js';
-import type { Condition, ProblemEvent } from '../problems/types.js';
-import { SCHEMA_VERSION, type EndpointRecord, type NodeFacts, type NodeRecord, type NodeUtilization } from '../types.js';
+import {
+  SCHEMA_VERSION,
+  type ConditionsRecord,
+  type EndpointRecord,
+  type EventRecord,
+  type MaintenanceRecord,
+  type NodeFacts,
+  type NodeRecord,
+  type NodeUtilization,
+  type ProblemEvent,
+} from '../types.js';
+
+// The shapes are shared vocabulary (src/types.ts: the codec reads them too).
+export type { ConditionsRecord, EventRecord, MaintenanceRecord } from '../types.js';
 import { VERSION } from '../version.js';
 
 /** What the node's live record is built from (the agent's state, or `beacon validate`'s worst case). */
@@ -68,35 +80,6 @@ export function endpointRecord(svc: ServiceConfig, node: string, nodeAddress: st
     since: h.since,
     lease,
   };
-}
-
-/** `<prefix>/v1/nodes/<node>/conditions`: every declared condition, under the node lease. */
-export interface ConditionsRecord {
-  schema: typeof SCHEMA_VERSION;
-  node: string;
-  conditions: Condition[];
-  /** Time of the newest kernel log line handled when the record was written (ISO 8601), null if none yet. */
-  watermark: string | null;
-  /** Boot the conditions belong to (kernel conditions reset on reboot). */
-  bootId: string;
-}
-
-/** `<prefix>/v1/nodes/<node>/maintenance`: unleased, present only while something is in maintenance. */
-export interface MaintenanceRecord {
-  schema: typeof SCHEMA_VERSION;
-  node: string;
-  /** Why the whole node is in maintenance, or null. */
-  reason: string | null;
-  /** Services in maintenance on their own: name → reason. */
-  services: Record<string, string>;
-  /** When maintenance last changed (ISO 8601). */
-  updatedAt: string;
-}
-
-/** `<prefix>/v1/events/<node>/<id>`: one (coalesced) node problem event, under the events lease. */
-export interface EventRecord extends ProblemEvent {
-  schema: typeof SCHEMA_VERSION;
-  node: string;
 }
 
 /** The stored form of a monitor event. */

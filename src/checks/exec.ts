@@ -2,8 +2,8 @@
 // The command runs in its own process group so that a timeout (or shutdown) kills the whole tree with
 // SIGKILL — a script that ignores SIGTERM and forks must not outlive its check. Output (stdout and
 // stderr interleaved) is read as it arrives and only the first 4 KiB are kept.
-import { formatDuration } from '../config/duration.js';
-import { OUTPUT_CAP_BYTES, OutputCapture } from './output.js';
+import { formatDuration } from '../util/duration.js';
+import { OUTPUT_CAP_BYTES, OutputCapture } from '../util/output.js';
 import { timedOut, type CheckResult, type ExecCheckSpec, type Probe } from './types.js';
 
 // After a kill, how long the output pipes may stay open before we stop reading them.

@@ -1,7 +1,7 @@
 // Endpoint health: the worst of a service's checks, overridden by maintenance. The tracker calls
 // onChange only when what would be written to etcd changes, so a steady check never costs a write.
 import type { EndpointHealth, HealthStatus } from '../types.js';
-import { capOutput } from './output.js';
+import { capOutput } from '../util/output.js';
 import type { CheckResult } from './types.js';
 
 const RANK: Record<HealthStatus, number> = { passing: 0, warning: 1, critical: 2 };

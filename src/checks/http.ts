@@ -2,8 +2,8 @@
 // does, so a wedged server cannot hide behind a pooled socket). 2xx passing, 429 warning, else critical.
 import http from 'node:http';
 import https from 'node:https';
-import { formatDuration } from '../config/duration.js';
-import { OUTPUT_CAP_BYTES, OutputCapture } from './output.js';
+import { formatDuration } from '../util/duration.js';
+import { OUTPUT_CAP_BYTES, OutputCapture } from '../util/output.js';
 import { timedOut, type CheckResult, type HttpCheckSpec, type Probe } from './types.js';
 
 /** Map a response status to a check status: expected (or 2xx) passing, 429 warning, anything else critical. */

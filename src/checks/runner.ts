@@ -2,7 +2,7 @@
 // It owns the random initial stagger, the interval, the per-attempt deadline, never-overlapping
 // attempts and the anti-flap thresholds, and reports only changes of the effective status.
 import type { Logger } from 'pino';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { HealthStatus } from '../types.js';
 import { sleep } from '../util/time.js';
 import { describeTarget } from './spec.js';

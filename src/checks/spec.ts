@@ -1,8 +1,8 @@
 // Check config: parse → defaults → validate → frozen CheckSpec. Pure; every error is a ConfigError
 // naming the exact field (`services[0].checks[1].timeout`) and the value found there.
-import { formatDuration, parseDuration } from '../config/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
-import { Problems, redact, unknownFieldProblem } from '../config/fields.js';
+import { Problems, redact, unknownFieldProblem } from '../util/fields.js';
 import type { HealthStatus } from '../types.js';
 import {
   type CheckBase,

@@ -1,8 +1,8 @@
 // The systemd probe: ask systemctl for the unit's LoadState/ActiveState/SubState and map ActiveState:
 // active → passing; activating/reloading (and refreshing, systemd ≥ 256's reload-like state) → warning;
 // anything else (inactive, failed, deactivating, maintenance, not-found) → critical.
-import { formatDuration } from '../config/duration.js';
-import { capOutput } from './output.js';
+import { formatDuration } from '../util/duration.js';
+import { capOutput } from '../util/output.js';
 import { timedOut, type CheckResult, type Probe, type SystemdCheckSpec } from './types.js';
 
 /** The properties asked for, in the order systemctl is told. */

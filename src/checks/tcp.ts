@@ -1,6 +1,6 @@
 // The tcp probe: a connection that opens within the timeout is passing; it is closed at once.
 import net from 'node:net';
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { describeTarget } from './spec.js';
 import { timedOut, type CheckResult, type Probe, type TcpCheckSpec } from './types.js';
 

@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { BeaconError } from '../errors.js';
 import type { HealthStatus } from '../types.js';
-import { OUTPUT_CAP_BYTES } from './output.js';
+import { OUTPUT_CAP_BYTES } from '../util/output.js';
 import { UnknownCheckError, type TtlBoard } from './ttl.js';
 import { afterBody, refuseContentType, refuseEarly } from '../agent/api-guard.js';
 

@@ -1,10 +1,10 @@
 // TTL (push) checks: the app reports its own status; silence longer than the TTL is critical.
 // The board holds the reports; the ttl probe is a long poll that resolves with the next report, or
 // with "TTL expired" once the TTL passes without one (once per silence, as Consul's timer fires once).
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { BeaconError } from '../errors.js';
 import type { HealthStatus } from '../types.js';
-import { capOutput } from './output.js';
+import { capOutput } from '../util/output.js';
 import type { CheckResult, Probe, TtlCheckSpec } from './types.js';
 
 // Reports waiting for the probe; a burst beyond this keeps only the newest (thresholds still see a streak).

@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { Fields } from './fields.js';
+import { Fields } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
 
 /** Where the local API listens: a unix socket with its file mode, or a loopback host and port. */

@@ -4,10 +4,9 @@
 // CoreDNS lowercases the query before it builds the etcd key), and whatever is then not one valid
 // label is a config error naming the field, rather than a record no query can ever reach.
 import { ConfigError } from '../errors.js';
-import { dnsLabelProblem, normalizePrefix } from '../etcd/keys.js';
-import { Fields } from './fields.js';
+import { dnsLabelProblem, dnsService, normalizePrefix } from '../etcd/keys.js';
+import { Fields } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
-import type { AgentConfig } from './types.js';
 
 /** Where and how the agent writes SkyDNS records. */
 export interface DnsConfig {
@@ -63,21 +62,22 @@ export function parseDns(raw: unknown, ctx: ParseContext): DnsConfig | null {
   };
 }
 
-/** The label of this node in its records: `dns.instance`, else the node name lowercased. */
-export function dnsInstance(cfg: Pick<AgentConfig, 'node' | 'dns'>): string {
-  return cfg.dns?.instance ?? cfg.node.name.toLowerCase();
+/** What the DNS names are made of (the agent config has it; this module does not import that config's type). */
+interface DnsNames {
+  node: { name: string };
+  dns?: DnsConfig | null;
 }
 
-/** A service name as its records' label: lowercased. */
-export function dnsService(name: string): string {
-  return name.toLowerCase();
+/** The label of this node in its records: `dns.instance`, else the node name lowercased. */
+export function dnsInstance(cfg: DnsNames): string {
+  return cfg.dns?.instance ?? cfg.node.name.toLowerCase();
 }
 
 /**
  * Cross-section checks when `dns` is on: the instance label and every service's label must be valid
  * DNS labels, and no two services may share one. Each problem names the field to change.
  */
-export function dnsNameProblems(cfg: Pick<AgentConfig, 'node' | 'services' | 'dns'>): ConfigError[] {
+export function dnsNameProblems(cfg: DnsNames & { services: readonly { name: string }[] }): ConfigError[] {
   if (!cfg.dns) return [];
   const out: ConfigError[] = [];
   if (cfg.dns.instance === undefined) {

@@ -3,9 +3,9 @@
 // endpoints alone follow etcdctl users' expectation, flag > environment > file: an exported
 // ETCDCTL_ENDPOINTS wins over the example's 127.0.0.1 (README's `beacon agent --config examples/agent.yaml`).
 import { resolve } from 'node:path';
-import type { EtcdConfig } from './types.js';
+import type { EtcdConfig } from '../types.js';
 import { DEFAULT_PREFIX, normalizePrefix } from '../etcd/keys.js';
-import { Fields, readString, text, type Problems } from './fields.js';
+import { Fields, readString, text, type Problems } from '../util/fields.js';
 import { envValue, type ParseContext } from './sections.js';
 
 /** Used when neither flags, environment nor file name an endpoint (etcdctl's own default). */

@@ -1,14 +1,9 @@
 // The HTTP listen settings: the agent's `metrics` section and the watcher's `http` section (plus the
 // watcher's `--listen` flag). Both take `HOST:PORT`; off unless set, since they open a port.
 import { ConfigError } from '../errors.js';
-import { Fields, Problems, type Reader } from './fields.js';
+import { Fields, Problems, type Reader } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
-
-/** A TCP address to serve HTTP on; port 0 picks a free port (logged at start). */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+import type { ListenAddress } from '../util/listen.js';
 
 /** The agent's `metrics` section: where `/metrics` and `/healthz` are served. */
 export interface MetricsConfig {
@@ -36,11 +31,6 @@ export function parseListen(field: string, value: string): ListenAddress {
   problems.throwIfAny();
   if (!out) throw new ConfigError(field, value, LISTEN_HINT);
   return out;
-}
-
-/** `HOST:PORT` as a URL authority (IPv6 in brackets). */
-export function formatListen(a: ListenAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 // `{listen: HOST:PORT}`; null when the section is absent (a present section must say where).

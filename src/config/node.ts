@@ -1,8 +1,8 @@
 // The `node` section: name, lease timing, labels and how the node's address is chosen.
-import type { AddressSource } from '../types.js';
-import type { AddressConfig, EnvFileKey, NodeConfig } from './types.js';
+import type { AddressConfig, AddressSource, EnvFileKey } from '../types.js';
+import type { NodeConfig } from './types.js';
 import { nameProblem } from '../etcd/keys.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../util/duration.js';
 import {
   Fields,
   absolutePath,
@@ -15,7 +15,7 @@ import {
   readString,
   type Check,
   type Reader,
-} from './fields.js';
+} from '../util/fields.js';
 import type { ParseContext } from './sections.js';
 
 /** Lease TTL when the file sets none, ms. */

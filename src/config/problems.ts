@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { loadRules, parseRules, type RuleSet, type SourceKind } from '../problems/rules.js';
 import { DEFAULT_THRESHOLDS, type PressureThresholds } from '../problems/pressure.js';
-import { Fields, absolutePath, isMapping, type Reader } from './fields.js';
+import { Fields, absolutePath, isMapping, type Reader } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
 
 /** The kernel-log monitor's settings. */
@@ -132,7 +132,21 @@ export function parseProblems(raw: unknown, ctx: ParseContext): ProblemsConfig |
  * when present, else the shipped config/kernel-monitor.json (an asset inside the single executable).
  * Throws ConfigError naming the file and the rule field (`kernel-monitor.json: rules[3].pattern`).
  */
-export async function loadKernelRules(kernel: KernelLogConfig): Promise<RuleSet> {
+export function loadKernelRules(kernel: KernelLogConfig): Promise<RuleSet> {
+  // Read once per loaded config: the load checks the file and the agent's start uses what it read,
+  // so the two cannot disagree. A config loaded anew (a restart, `validate` again) reads it anew.
+  let rules = loadedRules.get(kernel);
+  if (!rules) {
+    rules = readKernelRules(kernel);
+    loadedRules.set(kernel, rules);
+    rules.catch(() => loadedRules.delete(kernel));
+  }
+  return rules;
+}
+
+const loadedRules = new WeakMap<KernelLogConfig, Promise<RuleSet>>();
+
+async function readKernelRules(kernel: KernelLogConfig): Promise<RuleSet> {
   if (kernel.rules !== undefined) return loadRules(kernel.rules);
   if (existsSync(SYSTEM_RULES_PATH)) return loadRules(SYSTEM_RULES_PATH);
   const sea = await import('node:sea');

@@ -1,6 +1,6 @@
 // A config file is a table of top-level sections, each read by its own parser. New sections (watcher,
 // hooks, problems, http) are one more entry in a table: parse → defaults → validate → frozen stays here.
-import { Fields, Problems, deepFreeze } from './fields.js';
+import { Fields, Problems, deepFreeze } from '../util/fields.js';
 
 /** Values given on the command line; they win over the environment and the file. */
 export interface Overrides {

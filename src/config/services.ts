@@ -3,7 +3,7 @@ import type { ServiceConfig } from './types.js';
 import { nameProblem } from '../etcd/keys.js';
 import { assertUniqueCheckIds, parseChecks } from '../checks/spec.js';
 import type { CheckSpec } from '../checks/types.js';
-import { ipAddress, mapKey, optionalText, readBoundedStringList, readInteger, readList, readSections, readString, text } from './fields.js';
+import { ipAddress, mapKey, optionalText, readBoundedStringList, readInteger, readList, readSections, readString, text } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
 
 const PROTOCOLS = ['tcp', 'udp'] as const;

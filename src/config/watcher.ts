@@ -4,14 +4,15 @@
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { nameProblem } from '../etcd/keys.js';
-import { EVENT_TYPES, type EventType } from '../watcher/events.js';
-import { formatDuration } from './duration.js';
+import { EVENT_TYPES, type EtcdConfig, type EventType } from '../types.js';
+import { formatDuration } from '../util/duration.js';
 import { parseHttp, type HttpConfig } from './listen.js';
 import { parseEtcd, parsePrefix } from './etcd.js';
-import { Fields, deepFreeze, readEnum, readList, readSections, readString, text, type Check, type Reader } from './fields.js';
-import { agentSections, parseLog, readConfigFile } from './load.js';
+import { Fields, deepFreeze, readEnum, readList, readSections, readString, text, type Check, type Reader } from '../util/fields.js';
+import { agentSections, parseLog } from './agent.js';
+import { readConfigFile } from './read.js';
 import { parseSections, type ParseContext, type ParseOptions, type SectionParser, type SectionParsers } from './sections.js';
-import type { AgentConfig, EtcdConfig } from './types.js';
+import type { AgentConfig } from './types.js';
 
 /** Mass-failure guard: when `share` of known nodes fail within `windowMs`, remedy hooks are suspended. */
 export interface MassFailureConfig {

@@ -2,12 +2,42 @@
 // grant what is missing, revoke what the plan no longer holds, optionally enable authentication.
 // Passwords go to etcd and nowhere else: changes name users and roles, never a password.
 import type { Etcd3 } from 'etcd3';
-import type { EtcdConfig } from '../config/types.js';
+import type { EtcdConfig } from '../types.js';
 import { BeaconError } from '../errors.js';
-import type { Access, Permission, RbacPlan } from '../rbac/plan.js';
-import { NODE_ROLE_PREFIX } from '../rbac/plan.js';
 import { createClient } from './client.js';
 import { call, translate } from './errors.js';
+
+/** etcd's permission types, spelled as etcdctl spells them. */
+export type Access = 'read' | 'write' | 'readwrite';
+
+/** One permission of a role: an exact key, or every key under a prefix. */
+export interface Permission {
+  access: Access;
+  key: string;
+  prefix: boolean;
+}
+
+/** One role and its permissions, in a stable order. */
+export interface RolePlan {
+  name: string;
+  permissions: Permission[];
+}
+
+/** One user and the roles it gets. */
+export interface UserPlan {
+  name: string;
+  roles: string[];
+}
+
+/** Roles and users for a fleet; users are named like the role they hold. */
+export interface RbacPlan {
+  prefix: string;
+  roles: RolePlan[];
+  users: UserPlan[];
+}
+
+/** Name prefix of the per-node roles and users: `beacon-node-<node>`. */
+export const NODE_ROLE_PREFIX = 'beacon-node-';
 
 /** One change made to etcd's auth store (for the human report; never holds a secret). */
 export interface AuthChange {

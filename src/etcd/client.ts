@@ -2,7 +2,7 @@
 // keepalive so a hung member is noticed, and TLS/auth from config.
 import { Etcd3, GRPCCancelledError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
-import type { EtcdConfig } from '../config/types.js';
+import type { EtcdConfig } from '../types.js';
 import { tlsCredentials, usesTls } from './tls.js';
 
 // etcd refuses pings closer than 5 s apart (--grpc-keepalive-min-time); stay above it.

@@ -190,6 +190,11 @@ export function dnsLabelProblem(label: string): string | undefined {
   return 'must be a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit';
 }
 
+/** A service name as its DNS records' label: lowercased. */
+export function dnsService(name: string): string {
+  return name.toLowerCase();
+}
+
 /**
  * SkyDNS record keys, as the CoreDNS `etcd` plugin reads them (plugin/etcd/msg/path.go): the domain's
  * labels reversed under the path, `<path>/local/beacon/<service>/<instance>` for `<instance>.<service>.beacon.local`.

@@ -11,8 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import type { AddressConfig } from '../config/types.js';
-import type { AddressSource } from '../types.js';
+import type { AddressConfig, AddressSource } from '../types.js';
 import { isNotFound, readEnvFile } from './env-file.js';
 
 /** Kernel route tables read by the `default-route` source (overridable for tests). */

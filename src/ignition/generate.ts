@@ -3,7 +3,9 @@
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { mergeIgnition } from './merge.js';
-import type { IgnitionConfig, IgnitionFile, IgnitionUnit } from './types.js';
+import type { IgnitionConfig, IgnitionFile, IgnitionUnit, OsFlavor } from './types.js';
+
+export type { OsFlavor } from './types.js';
 import type { UnitFiles } from './unit-files.js';
 
 /** Ignition spec versions beacon emits: 3.3.0 is what Ignition 2.14 and current Flatcar accept. */
@@ -12,9 +14,6 @@ export const IGNITION_SPECS = ['3.3.0', '3.4.0'] as const;
 export type IgnitionSpec = (typeof IGNITION_SPECS)[number];
 /** The default spec version. */
 export const DEFAULT_IGNITION_SPEC: IgnitionSpec = '3.3.0';
-
-/** The CoreOS-family systems beacon installs on. */
-export type OsFlavor = 'fcos' | 'flatcar';
 
 /** What differs between the flavours. */
 export interface FlavorSpec {

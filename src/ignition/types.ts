@@ -1,6 +1,9 @@
 // The part of the Ignition config (spec 3.x) that beacon writes or has to look at when merging.
 // Field names and meanings: https://coreos.github.io/ignition/configuration-v3_3/
 
+/** The CoreOS-family systems beacon installs on. */
+export type OsFlavor = 'fcos' | 'flatcar';
+
 /** Where a file's contents come from, and how Ignition checks them. */
 export interface IgnitionResource {
   /** URL (http, https, s3, gs, tftp or data). */

@@ -2,7 +2,7 @@
 // they travel as SEA assets under the same relative names (scripts/build-artifact.mjs adds them).
 import { readFileSync } from 'node:fs';
 import { getAsset, isSea } from 'node:sea';
-import type { OsFlavor } from './generate.js';
+import type { OsFlavor } from './types.js';
 
 /** The texts of units/ that the generator needs. */
 export interface UnitFiles {

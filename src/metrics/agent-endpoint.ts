@@ -2,7 +2,7 @@
 // `/healthz` (200 while registered, 503 otherwise), both answered from memory, never from etcd.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ListenAddress } from '../config/listen.js';
+import type { ListenAddress } from '../util/listen.js';
 import { HttpEndpoint, json } from './http.js';
 
 /** What `/healthz` reports. */

@@ -3,8 +3,7 @@
 // re-registrations, problem events) is counted from the events of the parts that do it.
 import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { ConditionStatus, ProblemEvent } from '../problems/types.js';
-import type { EndpointHealth, HealthStatus } from '../types.js';
+import type { ConditionStatus, EndpointHealth, HealthStatus, ProblemEvent } from '../types.js';
 import type { LostKind } from '../registry/registration.js';
 
 /** What the agent tells its metrics when scraped. */

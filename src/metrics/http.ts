@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { formatListen, type ListenAddress } from '../config/listen.js';
+import { formatListen, type ListenAddress } from '../util/listen.js';
 
 /** What a route answers. */
 export interface Reply {

@@ -1,7 +1,7 @@
 // The watcher's metrics. Events and hook outcomes are counted as the leader records them (observer
 // calls); leadership, etcd reachability, resyncs and known nodes are read from the watcher when scraped.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { HookOutcome, NodeEvent } from '../watcher/events.js';
+import type { HookOutcome, NodeEvent } from '../types.js';
 import type { SeenState, WatcherObserver } from '../watcher/watcher.js';
 
 /** What the watcher tells its metrics when scraped. */

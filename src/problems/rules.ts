@@ -2,11 +2,11 @@
 // `permanent` rules set a condition True, and (our addition) `recovery` rules set it back to False;
 // a condition may also declare `expireAfter`. Every pattern must match a whole line (it is anchored
 // as ^(?:pattern)$) and is compiled at load, so a bad regex fails the config, not the first match.
-import { parseDuration } from '../config/duration.js';
-import { MAX_AUX_FILE_BYTES, readBoundedFile } from '../config/file.js';
-import { checkShape } from '../config/shape.js';
+import { parseDuration } from '../util/duration.js';
+import { MAX_AUX_FILE_BYTES, readBoundedFile } from '../util/file.js';
+import { checkShape } from '../util/shape.js';
 import { ConfigError } from '../errors.js';
-import { Problems, unknownFieldProblem } from '../config/fields.js';
+import { Problems, unknownFieldProblem } from '../util/fields.js';
 
 /** Longest line (in characters) matched against rules; longer lines are cut first (bounded regex cost). */
 export const MAX_LINE_CHARS = 4096;

@@ -8,30 +8,11 @@
 //   carries (live, conditions, endpoints, DNS records) plus its unleased and events keys;
 // - the watcher reads everything under the prefix and writes only below `watcher/`;
 // - consumers (`beacon nodes`, `services`, `watch`, CoreDNS) only read.
-import { Keys, SkyDnsKeys, nameProblem } from '../etcd/keys.js';
-import { dnsService } from '../config/dns.js';
+import { Keys, SkyDnsKeys, dnsService, nameProblem } from '../etcd/keys.js';
+import { NODE_ROLE_PREFIX, type Permission, type RbacPlan, type RolePlan } from '../etcd/auth.js';
 
-/** etcd's permission types, spelled as etcdctl spells them. */
-export type Access = 'read' | 'write' | 'readwrite';
-
-/** One permission of a role: an exact key, or every key under a prefix. */
-export interface Permission {
-  access: Access;
-  key: string;
-  prefix: boolean;
-}
-
-/** One role and its permissions, in a stable order. */
-export interface RolePlan {
-  name: string;
-  permissions: Permission[];
-}
-
-/** One user and the roles it gets. */
-export interface UserPlan {
-  name: string;
-  roles: string[];
-}
+// The plan's shape is what src/etcd/auth.ts applies; it is defined there, beside the code that needs it.
+export { NODE_ROLE_PREFIX, type Access, type Permission, type RbacPlan, type RolePlan, type UserPlan } from '../etcd/auth.js';
 
 /** Where a node's SkyDNS records go (the agent config's `dns` section). */
 export interface FleetDns {
@@ -57,15 +38,6 @@ export interface Fleet {
   nodes: FleetNode[];
 }
 
-/** Roles and users for a fleet; users are named like the role they hold. */
-export interface RbacPlan {
-  prefix: string;
-  roles: RolePlan[];
-  users: UserPlan[];
-}
-
-/** Name prefix of the per-node roles and users: `beacon-node-<node>`. */
-export const NODE_ROLE_PREFIX = 'beacon-node-';
 /** The watcher's role and user. */
 export const WATCHER_ROLE = 'beacon-watcher';
 /** The consumers' read-only role and user. */

@@ -4,13 +4,21 @@
 // Garbage never throws out of here: it comes back as a DecodeError value naming the key and the first
 // failing JSON pointer, so one bad key cannot stop a reader. The value itself is never put in the message.
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import type { ConditionsRecord, EventRecord, MaintenanceRecord } from '../agent/records.js';
 import { DecodeError } from '../errors.js';
 import { escapeText } from '../util/text.js';
 import type { Keys, ParsedKey } from '../etcd/keys.js';
 import type { KeyValue } from '../etcd/store.js';
-import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
-import type { NodeEvent, ReactionRecord, StatusRecord } from '../watcher/events.js';
+import type {
+  ConditionsRecord,
+  EndpointRecord,
+  EventRecord,
+  MaintenanceRecord,
+  NodeEvent,
+  NodeIdentity,
+  NodeRecord,
+  ReactionRecord,
+  StatusRecord,
+} from '../types.js';
 // The JSON files are the single source: bundled into dist/ by tsc and into the artifact by esbuild.
 import defs from '../../schema/v1/defs.json' with { type: 'json' };
 import endpoint from '../../schema/v1/endpoint.json' with { type: 'json' };

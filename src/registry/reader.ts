@@ -3,8 +3,7 @@
 import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
-import type { Condition } from '../problems/types.js';
-import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
+import type { Condition, EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
 import { decodeKey } from './codec.js';
 
 /** What is known of one node name: its live record (if registered) and its identity. */

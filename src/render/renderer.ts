@@ -8,7 +8,7 @@ import { follow, type FollowStore } from '../client/follow.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue } from '../etcd/store.js';
 import { Backoff, sleep } from '../util/time.js';
-import { deadline } from '../watcher/deadline.js';
+import { deadline } from '../util/deadline.js';
 import { writeAtomic, type ApplyResult, type Target } from './target.js';
 import { buildContext, type RenderTemplate } from './template.js';
 

@@ -1,7 +1,7 @@
 // Run a program as the leader of its own process group, with a deadline: a timeout or an abort sends
 // SIGTERM to the whole group, then SIGKILL after a grace period, so nothing it started outlives it by
 // accident. Shared by exec hooks (src/watcher/hooks/exec.ts) and `beacon render`'s commands.
-import { OUTPUT_CAP_BYTES, OutputCapture } from '../checks/output.js';
+import { OUTPUT_CAP_BYTES, OutputCapture } from './output.js';
 
 // After SIGTERM, the group has this long before SIGKILL.
 const KILL_GRACE_MS = 1_000;

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { Store } from '../etcd/store.js';
 import { sleep } from '../util/time.js';
-import { deadline } from './deadline.js';
+import { deadline } from '../util/deadline.js';
 import { TokenBucket } from './safety.js';
 
 // etcd returns whole seconds, truncated: a reading of r means r ≤ remaining < r + 1. Its leader revokes

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FollowStore } from '../client/follow.js';
-import type { ListenAddress } from '../config/listen.js';
+import type { ListenAddress } from '../util/listen.js';
 import type { Keys } from '../etcd/keys.js';
 import { HttpEndpoint, json } from '../metrics/http.js';
 import { EndpointView, SdQueryError, parseSdQuery } from './http-sd.js';

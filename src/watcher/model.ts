@@ -52,7 +52,7 @@ export class NodeModel {
   }
 
   /** Replace everything with a listing; returns every node name before or after. */
-  replace(kvs: KeyValue[]): Set<string> {
+  replace(kvs: readonly KeyValue[]): Set<string> {
     const before = this.names();
     this.live.clear();
     this.identity.clear();

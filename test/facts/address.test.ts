@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import test from 'ava';
-import type { AddressConfig, EnvFileKey } from '../../src/config/types.js';
+import type { AddressConfig, AddressSource, EnvFileKey } from '../../src/types.js';
 import {
   hostAddresses,
   parseCidr,
@@ -11,7 +11,6 @@ import {
   sources,
   type SourceContext,
 } from '../../src/facts/address.js';
-import type { AddressSource } from '../../src/types.js';
 import { captureLog, fixture } from './support.js';
 
 const DEFAULT_ORDER: AddressSource[] = ['config', 'interface', 'cidr', 'env-file', 'etcd-route', 'default-route'];

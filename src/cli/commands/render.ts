@@ -3,11 +3,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../util/duration.js';
 import { parseEtcd, parsePrefix } from '../../config/etcd.js';
 import { parseLog, readConfigFile } from '../../config/load.js';
 import { parseSections } from '../../config/sections.js';
-import type { AgentConfig, EtcdConfig } from '../../config/types.js';
+import type { AgentConfig } from '../../config/types.js';
+import type { EtcdConfig } from '../../types.js';
 import { ConfigError } from '../../errors.js';
 import { Keys, nameProblem } from '../../etcd/keys.js';
 import { Store } from '../../etcd/store.js';

@@ -1,5 +1,5 @@
 // `beacon validate FILE`: load and check an agent config exactly as the agent would, without running.
-// Files are read without blocking (src/config/file.ts); should anything still block (a hung network
+// Files are read without blocking (src/util/file.ts); should anything still block (a hung network
 // filesystem), SIGTERM or SIGINT ends the command at once instead of waiting for the read.
 import { once } from 'node:events';
 import { ExitCode, type Command } from '../command.js';

@@ -1,7 +1,8 @@
 // `beacon watcher`: watch the registry, tell failures from leaves, record events and run hooks (leader only).
 // With `--listen HOST:PORT` (or `http.listen`) it also serves /healthz, /metrics and /http_sd.
 import { hostname } from 'node:os';
-import { parseListen, formatListen } from '../../config/listen.js';
+import { parseListen } from '../../config/listen.js';
+import { formatListen } from '../../util/listen.js';
 import { loadWatcherConfig, type WatcherFileConfig } from '../../config/watcher.js';
 import { Keys } from '../../etcd/keys.js';
 import { Store } from '../../etcd/store.js';

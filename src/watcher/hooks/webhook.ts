@@ -1,6 +1,6 @@
 // webhook hooks: POST the event as JSON. 2xx is success; anything else (or no answer in time) is a failure.
 import type { WebhookHookConfig } from '../../config/watcher.js';
-import { OUTPUT_CAP_BYTES, OutputCapture } from '../../checks/output.js';
+import { OUTPUT_CAP_BYTES, OutputCapture } from '../../util/output.js';
 import { payload, type HookRunner } from './hook.js';
 
 /** Runs webhook hooks. */

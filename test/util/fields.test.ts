@@ -10,7 +10,7 @@ import {
   readStringMap,
   redact,
   text,
-} from '../../src/config/fields.js';
+} from '../../src/util/fields.js';
 
 // Read `raw` with `fn`, return the messages recorded.
 function messages(raw: unknown, fn: (f: Fields) => void): string[] {

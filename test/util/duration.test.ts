@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ConfigError } from '../../src/errors.js';
-import { formatDuration, parseDuration } from '../../src/config/duration.js';
+import { formatDuration, parseDuration } from '../../src/util/duration.js';
 
 test('parses unit strings into milliseconds', (t) => {
   const cases: [string, number][] = [

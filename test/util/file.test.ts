@@ -6,8 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
-import { MAX_CONFIG_BYTES, formatBytes, readBoundedFile, readBoundedFileSync } from '../../src/config/file.js';
-import { MAX_CONFIG_DEPTH, checkShape, refuseDeepYaml } from '../../src/config/shape.js';
+import { MAX_CONFIG_BYTES, formatBytes, readBoundedFile, readBoundedFileSync } from '../../src/util/file.js';
+import { MAX_CONFIG_DEPTH, checkShape, refuseDeepYaml } from '../../src/util/shape.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'beacon-file-'));
