@@ -25,7 +25,8 @@ export function which(name: string, path = process.env.PATH ?? ''): string | und
   return undefined;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nobody listens on right now (it may be taken before it is used: callers retry). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
