@@ -2,7 +2,7 @@
 // SIGKILLed like a crashed machine), each with real apps to check, and one `beacon watcher` with a harmless
 // remedy hook and its HTTP side (the status page) on a free loopback port. Everything lives under one temp
 // dir and is stopped in order by stop(): watcher (which ends any hook it runs), agents (graceful leave),
-// the apps, then etcd, then the dir.
+// the apps, then etcd, then the dir. Should the demo die without stop() (SIGKILL), its reaper cleans up.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BeaconError } from '../errors.js';
@@ -10,6 +10,7 @@ import { sleep } from '../util/time.js';
 import { DemoChild, type BeaconCommand } from './child.js';
 import { agentConfig, demoNodeNames, watcherConfig, type DemoNodeSpec } from './configs.js';
 import { freePort, startEmbeddedEtcd, type EmbeddedEtcd } from './embedded-etcd.js';
+import { Reaper } from './reaper.js';
 import { startDemoApps, type DemoApps } from './servers.js';
 
 /** What the fleet is made of. */
@@ -52,6 +53,7 @@ export class DemoFleet {
 
   private constructor(
     readonly etcd: EmbeddedEtcd,
+    private readonly reaper: Reaper,
     private readonly opts: DemoFleetOptions,
   ) {
     this.env = childEnv(opts.env);
@@ -62,9 +64,16 @@ export class DemoFleet {
    * On failure or abort, whatever was started is stopped and removed before it rejects.
    */
   static async start(opts: DemoFleetOptions, signal: AbortSignal): Promise<DemoFleet> {
-    const etcd = await startEmbeddedEtcd(signal);
+    const reaper = new Reaper();
+    let etcd: EmbeddedEtcd;
+    try {
+      etcd = await startEmbeddedEtcd(signal, reaper);
+    } catch (err) {
+      await reaper.done();
+      throw err;
+    }
     opts.note(`started etcd (pid ${etcd.pid}) at ${etcd.endpoint}, data in ${etcd.dataDir}`);
-    const fleet = new DemoFleet(etcd, opts);
+    const fleet = new DemoFleet(etcd, reaper, opts);
     try {
       await fleet.startAll(signal);
       return fleet;
@@ -82,6 +91,11 @@ export class DemoFleet {
   /** The watcher's HTTP side: the status page at `/`, `/healthz`, `/metrics`, `/http_sd`. */
   get statusUrl(): string {
     return `http://127.0.0.1:${this.statusPort}/`;
+  }
+
+  /** The process that cleans up should the demo die without stopping the fleet (SIGKILL). */
+  get reaperPid(): number {
+    return this.reaper.pid;
   }
 
   /** Node names, in order. */
@@ -123,6 +137,7 @@ export class DemoFleet {
     await Promise.all([...this.nodes.values()].map((n) => n.agent?.stop()));
     await Promise.all([...this.nodes.values()].map((n) => n.apps.close()));
     await this.etcd.stop();
+    await this.reaper.done();
   }
 
   private node(name: string): DemoNode {
@@ -166,8 +181,10 @@ export class DemoFleet {
   // A child with the demo's etcd and prefix on its command line (flags win over any other setting).
   private spawn(name: string, args: string[], logPath: string): DemoChild {
     const child = new DemoChild(name, this.opts.beacon, [...args, '--etcd', this.etcd.endpoint, '--prefix', '/beacon'], logPath, this.env);
+    if (child.pid > 0) this.reaper.add(child.pid);
     this.opts.note(`started ${name} (pid ${child.pid})`);
     void child.exited.then((exit) => {
+      this.reaper.remove(child.pid);
       // Killed by the story, or stopped by stop(): not news.
       if (this.stopping || child.endRequested) return;
       const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;

@@ -37,6 +37,7 @@ test('demo: a node crashes (NodeFailed, hook), recovers (NodeRecovered), a check
     what: `demo start line (stderr: ${demo.stderr.slice(-400)})`,
   });
   const [etcdPid, etcdUrl, dir] = [Number(started[1]), started[2]!, started[3]!];
+  const reaperPid = Number(/cleanup watchdog pid (\d+)/.exec(demo.stderr)![1]);
   t.false(processGone(etcdPid));
   t.true(existsSync(dir));
 
@@ -77,7 +78,7 @@ test('demo: a node crashes (NodeFailed, hook), recovers (NodeRecovered), a check
 
   demo.kill('SIGINT');
   t.is(await demo.exited, 0);
-  for (const pid of pids) t.true(processGone(pid), `pid ${pid} gone`);
+  for (const pid of [...pids, reaperPid]) t.true(processGone(pid), `pid ${pid} gone`);
   t.false(existsSync(dir), 'temp dir removed');
   t.is(await answers(new URL('healthz', status).href), undefined, 'the status page port is closed');
   t.is(await answers(`${etcdUrl}/health`), undefined, "etcd's port is closed");
@@ -117,19 +118,46 @@ test('demo --for: stops by itself, even while still starting, and leaves nothing
   t.regex(demo.stderr, /stopped; watcher, agents, apps, etcd and its data removed|interrupted while starting; everything started was stopped and removed/);
 });
 
+test('demo killed with SIGKILL: its watchdog ends every process it started and removes the temp dir', async (t) => {
+  t.timeout(STORY_MS + 30_000);
+  requireBinary('etcd');
+  const demo = new BeaconProcess(['demo', '--nodes', '1', '--no-failure']);
+  t.teardown(() => demo.stop('SIGKILL'));
+  const screen = screenOf(demo);
+  await waitFor(() => /no failure this time/.test(screen()), { timeoutMs: STORY_MS, what: `the quiet story: ${screen().slice(-800)}` });
+  const dir = /started etcd \(pid \d+\) at \S+, data in (\S+)/.exec(screen())![1]!;
+  const reaperPid = Number(/cleanup watchdog pid (\d+)/.exec(demo.stderr)![1]);
+  const pids = [...screen().matchAll(/started \S+ \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+  t.is(pids.length, 3, 'etcd, the agent and the watcher');
+  t.false(processGone(reaperPid));
+  demo.kill('SIGKILL');
+  await demo.exited;
+  await waitFor(() => [...pids, reaperPid].every(processGone) && !existsSync(dir), {
+    timeoutMs: 20_000,
+    what: `every process gone (${pids.filter((p) => !processGone(p)).join(' ')} left) and ${dir} removed`,
+  });
+  t.pass();
+});
+
 test('demo: bad flags exit 2 naming the flag, before anything starts', async (t) => {
-  for (const [args, flag] of [
+  const cases = [
     [['--nodes', '0'], '--nodes'],
     [['--nodes', '10'], '--nodes'],
     [['--nodes', 'three'], '--nodes'],
     [['--for', 'soon'], '--for'],
-  ] as const) {
-    // Not spawnSync: the other tests' processes are read by this same event loop.
-    const run = spawnBeacon(['demo', ...args]);
-    const code = await new Promise<number | null>((resolve) => run.proc.once('close', resolve));
-    const r = { code, stderr: run.stderr };
+  ] as const;
+  // Not spawnSync: the other tests' processes are read by this same event loop.
+  const runs = await Promise.all(
+    cases.map(async ([args]) => {
+      const run = spawnBeacon(['demo', ...args]);
+      const code = await new Promise<number | null>((resolve) => run.proc.once('close', resolve));
+      return { code, stderr: run.stderr };
+    }),
+  );
+  cases.forEach(([args, flag], i) => {
+    const r = runs[i]!;
     t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     t.true(r.stderr.includes(flag), `${args.join(' ')} names ${flag}: ${r.stderr}`);
     t.notRegex(r.stderr, /etcd pid/);
-  }
+  });
 });

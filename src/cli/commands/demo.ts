@@ -72,6 +72,7 @@ export const demoCommand: Command = {
     }
     const { etcd } = fleet;
     ctx.stderr.write(`beacon demo: etcd pid ${etcd.pid} at ${etcd.endpoint}, data in ${safeText(etcd.dataDir)}\n`);
+    ctx.stderr.write(`beacon demo: cleanup watchdog pid ${fleet.reaperPid} (ends everything should this process be killed)\n`);
     const store = Store.connect({ endpoints: [etcd.endpoint], requestTimeoutMs: 2_000, dialTimeoutMs: 1_000 });
     const observer = new RegistryObserver(store, new Keys('/beacon'));
     observer.on('change', (s) => screen.update(s));
