@@ -59,11 +59,6 @@ export class DemoChild {
     return this.ended;
   }
 
-  /** How it ended, once it has. */
-  get exitStatus(): ChildExit | undefined {
-    return this.exit;
-  }
-
   /** SIGKILL, no goodbye: the failure the demo shows. Resolves once it is dead. */
   async kill(): Promise<ChildExit> {
     this.ended = true;

@@ -8,9 +8,6 @@ export const DEMO_TTL_SECONDS = 3;
 /** The demo's remedy hook (harmless: it only says what it would do). */
 export const DEMO_HOOK = 'would-reboot';
 
-/** Services every demo node registers, with the check each shows off. */
-export const DEMO_SERVICES = ['web', 'api', 'batch'] as const;
-
 /** What one node's config needs from the running demo. */
 export interface DemoNodeSpec {
   name: string;

@@ -103,11 +103,6 @@ export class DemoFleet {
     return [...this.nodes.keys()];
   }
 
-  /** Pids of every child ever started and still running. */
-  get pids(): number[] {
-    return [this.watcher, ...[...this.nodes.values()].map((n) => n.agent)].flatMap((c) => (c?.running ? [c.pid] : []));
-  }
-
   /** SIGKILL a node's agent (a crash: no leave, its lease runs out); resolves its pid once it is dead. */
   async killNode(name: string): Promise<number | undefined> {
     const agent = this.node(name).agent;
