@@ -21,7 +21,7 @@ export interface DemoFleetOptions {
   beacon: BeaconCommand;
   /** The environment the children start from; BEACON_* and ETCDCTL_* are dropped (the demo's own settings win). */
   env: NodeJS.ProcessEnv;
-  /** Told of every process started or stopped, and of any that died on its own. */
+  /** Told of every process started, and of any that died on its own. */
   note(text: string): void;
 }
 
