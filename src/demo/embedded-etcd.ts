@@ -7,6 +7,7 @@ import { delimiter, join } from 'node:path';
 import { BeaconError } from '../errors.js';
 import { Store } from '../etcd/store.js';
 import { sleep } from '../util/time.js';
+import type { ProcessTracker } from './reaper.js';
 
 /** etcd is not installed where we looked. */
 export class EtcdNotFoundError extends BeaconError {}
@@ -25,7 +26,8 @@ export function which(name: string, path = process.env.PATH ?? ''): string | und
   return undefined;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nobody listens on right now (it may be taken before it is used: callers retry). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.on('error', reject);
@@ -45,11 +47,15 @@ export interface EmbeddedEtcd {
   stop(): Promise<void>;
 }
 
-/** Start a single-member etcd in a new temp dir and wait until it serves reads. */
-export async function startEmbeddedEtcd(signal: AbortSignal): Promise<EmbeddedEtcd> {
+/**
+ * Start a single-member etcd in a new temp dir and wait until it serves reads. `tracker` is told of the dir
+ * and the process as soon as they exist, and of the process's end.
+ */
+export async function startEmbeddedEtcd(signal: AbortSignal, tracker?: ProcessTracker): Promise<EmbeddedEtcd> {
   const bin = which('etcd');
   if (!bin) throw new EtcdNotFoundError('etcd not found on PATH: run ./scripts/bootstrap.sh (installs Debian\'s etcd-server)');
   const dir = mkdtempSync(join(tmpdir(), 'beacon-demo-'));
+  tracker?.dir(dir);
   const [client, peer] = [await freePort(), await freePort()];
   const endpoint = `http://127.0.0.1:${client}`;
   const proc: ChildProcess = spawn(
@@ -68,7 +74,13 @@ export async function startEmbeddedEtcd(signal: AbortSignal): Promise<EmbeddedEt
     // outlive the agent's graceful leave; the demo stops it itself afterwards.
     { stdio: 'ignore', detached: true },
   );
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  if (proc.pid) tracker?.add(proc.pid);
+  const exited = new Promise<void>((r) =>
+    proc.once('exit', () => {
+      if (proc.pid) tracker?.remove(proc.pid);
+      r();
+    }),
+  );
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     await exited;

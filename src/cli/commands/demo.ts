@@ -1,82 +1,103 @@
-// `beacon demo`: a private etcd, an agent with sample services, and the registry shown live until Ctrl-C.
-import { hostname } from 'node:os';
-import { Agent } from '../../agent/agent.js';
-import { parseAgentConfig } from '../../config/load.js';
+// `beacon demo`: what beacon is for, in one command and on one machine: a private etcd, a few agents with
+// real checks, a watcher with a harmless remedy hook and its status page; one node crashes and comes back,
+// one app fails its check and recovers; shown live until Ctrl-C, after which nothing is left behind.
+import { parseDuration } from '../../config/duration.js';
+import { ConfigError } from '../../errors.js';
 import { Keys } from '../../etcd/keys.js';
 import { Store } from '../../etcd/store.js';
-import { startEmbeddedEtcd } from '../../demo/embedded-etcd.js';
-import { createLogger } from '../../log.js';
-import { nodeViews, readRegistry } from '../../registry/reader.js';
-import { ExitCode, type Command, type CommandContext } from '../command.js';
-import { nodeColumns, serviceColumns } from '../views.js';
-import { renderTable } from '../output.js';
-import { reportRuntimeError } from '../report.js';
+import { DemoFleet } from '../../demo/fleet.js';
+import { RegistryObserver } from '../../demo/observer.js';
+import { runStory } from '../../demo/story.js';
+import { ExitCode, type Command } from '../command.js';
+import { DemoScreen, eventLine, hookLine } from '../demo-screen.js';
+import { useColour } from '../output.js';
+import { reportConfigError, reportRuntimeError } from '../report.js';
+import { safeText } from '../safe-text.js';
+import { selfCommand } from '../self.js';
 
-/** The sample config the demo agent runs with. */
-export const DEMO_CONFIG = {
-  node: { name: 'demo-node', ttl: '5s', labels: { env: 'demo', zone: 'local' } },
-  services: [
-    { name: 'web', port: 8080, tags: ['http', 'public'] },
-    { name: 'api', port: 9090, tags: ['grpc'] },
-    { name: 'metrics', port: 9100, tags: ['prometheus'] },
-  ],
-  // The demo must not take (or fight over) a real agent's local socket.
-  api: { enabled: false },
-};
+const MAX_NODES = 9;
 
-async function show(ctx: CommandContext, store: Store, keys: Keys, endpoint: string): Promise<void> {
-  const snap = await readRegistry(store, keys);
-  const tty = (ctx.stdout as NodeJS.WriteStream).isTTY === true;
-  ctx.stdout.write(
-    `${tty ? '\x1b[2J\x1b[H' : ''}beacon demo: etcd ${endpoint}, ${new Date().toISOString()} (Ctrl-C to stop)\n\n` +
-      `${renderTable(nodeColumns, nodeViews(snap))}\n${renderTable(serviceColumns, snap.endpoints)}\n`,
-  );
+interface DemoFlags {
+  nodes: number;
+  failure: boolean;
+  /** Stop by itself after this long (undefined: until Ctrl-C). */
+  forMs: number | undefined;
+}
+
+function readFlags(values: Record<string, unknown>): DemoFlags {
+  const raw = values.nodes;
+  let nodes = 3;
+  if (typeof raw === 'string') {
+    nodes = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+    if (!(nodes >= 1 && nodes <= MAX_NODES)) throw new ConfigError('--nodes', raw, `must be a whole number from 1 to ${MAX_NODES}`);
+  }
+  let forMs: number | undefined;
+  if (typeof values.for === 'string') {
+    forMs = parseDuration(values.for, '--for');
+    if (forMs < 1) throw new ConfigError('--for', values.for, 'must be positive');
+  }
+  return { nodes, failure: values['no-failure'] !== true, forMs };
 }
 
 /** The `demo` subcommand. */
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'run a private etcd and an agent with sample services; show the registry live until Ctrl-C',
-  usage: 'beacon demo',
-  options: {},
+  summary: 'run a private etcd, agents with real checks and a watcher; crash a node and show the failure, the hook and the recovery live',
+  usage: 'beacon demo [--nodes N] [--no-failure] [--for DURATION]',
+  options: { nodes: { type: 'string' }, 'no-failure': { type: 'boolean' }, for: { type: 'string' } },
   async run(ctx) {
-    let etcd;
+    let flags: DemoFlags;
     try {
-      etcd = await startEmbeddedEtcd(ctx.signal);
+      flags = readFlags(ctx.values);
     } catch (err) {
+      return reportConfigError(ctx, err);
+    }
+    // Ctrl-C, SIGTERM, a closed terminal (SIGHUP) or --for all end the demo the same way.
+    const hangup = new AbortController();
+    ctx.onHangup(() => hangup.abort());
+    const signal = AbortSignal.any([ctx.signal, hangup.signal, ...(flags.forMs ? [AbortSignal.timeout(flags.forMs)] : [])]);
+    const tty = (ctx.stdout as Partial<NodeJS.WriteStream>).isTTY === true;
+    const screen = new DemoScreen(ctx.stdout, tty, useColour(ctx.stdout, ctx.env));
+
+    let fleet: DemoFleet;
+    try {
+      fleet = await DemoFleet.start({ nodes: flags.nodes, beacon: selfCommand(), env: ctx.env, note: (t) => screen.line(t) }, signal);
+    } catch (err) {
+      screen.stop();
+      if (signal.aborted) {
+        ctx.stderr.write('beacon demo: interrupted while starting; everything started was stopped and removed\n');
+        return ExitCode.ok;
+      }
       return reportRuntimeError(ctx, err);
     }
-    ctx.stderr.write(`beacon demo: etcd pid ${etcd.pid} at ${etcd.endpoint}, data in ${etcd.dataDir}\n`);
-    const cfg = parseAgentConfig({ ...DEMO_CONFIG, etcd: { endpoints: [etcd.endpoint] } }, { env: {}, hostname: hostname() });
-    const keys = new Keys(cfg.prefix);
-    const store = Store.connect(cfg.etcd);
-    const agent = new Agent(cfg, createLogger('warn', process.stderr));
-    const stopAgent = new AbortController();
-    const agentDone = agent.run(AbortSignal.any([ctx.signal, stopAgent.signal]));
+    const { etcd } = fleet;
+    ctx.stderr.write(`beacon demo: etcd pid ${etcd.pid} at ${etcd.endpoint}, data in ${safeText(etcd.dataDir)}\n`);
+    ctx.stderr.write(`beacon demo: cleanup watchdog pid ${fleet.reaperPid} (ends everything should this process be killed)\n`);
+    const store = Store.connect({ endpoints: [etcd.endpoint], requestTimeoutMs: 2_000, dialTimeoutMs: 1_000 });
+    const observer = new RegistryObserver(store, new Keys('/beacon'));
+    observer.on('change', (s) => screen.update(s));
+    observer.on('event', (e) => screen.add({ time: new Date(), ...eventLine(e) }));
+    observer.on('hook', (e, hook, outcome) => screen.add({ time: new Date(), ...hookLine(e, hook, outcome) }));
+    observer.on('outage', (err?: Error) => screen.line(err ? `etcd not answering (${err.message}); retrying` : 'etcd answering again', err ? 'warn' : undefined));
+    screen.start({ nodes: flags.nodes, etcd: etcd.endpoint, statusUrl: fleet.statusUrl });
+    // Ended by the signal, or by an error here: the story must not act on a fleet being stopped.
+    const done = new AbortController();
+    const running = AbortSignal.any([signal, done.signal]);
+    // Neither is expected to fail; if one does, the fleet still runs and the reason is on screen.
+    const following = observer.run(running).catch((err: Error) => screen.line(`stopped following etcd: ${err.message}`, 'bad'));
+    const story = runStory(fleet, observer, { failure: flags.failure, note: (t) => screen.line(t) }, running).catch((err: Error) =>
+      screen.line(`the story stopped: ${err.message}`, 'bad'),
+    );
     try {
-      // List, then watch from the listed revision; every change redraws (coalesced to 100 ms).
-      const { revision } = await store.list(keys.root);
-      await show(ctx, store, keys, etcd.endpoint);
-      const watch = await store.watch(keys.root, (BigInt(revision) + 1n).toString());
-      let timer: NodeJS.Timeout | undefined;
-      watch.on('event', () => {
-        timer ??= setTimeout(() => {
-          timer = undefined;
-          show(ctx, store, keys, etcd.endpoint).catch(() => undefined);
-        }, 100);
-      });
-      await new Promise<void>((r) => (ctx.signal.aborted ? r() : ctx.signal.addEventListener('abort', () => r(), { once: true })));
-      clearTimeout(timer);
-      await watch.cancel();
+      await new Promise<void>((r) => (running.aborted ? r() : running.addEventListener('abort', () => r(), { once: true })));
       return ExitCode.ok;
-    } catch (err) {
-      return reportRuntimeError(ctx, err);
     } finally {
-      stopAgent.abort();
-      await agentDone.catch(() => undefined);
+      done.abort();
+      await Promise.all([following, story]);
+      screen.stop();
       store.close();
-      await etcd.stop();
-      ctx.stderr.write('beacon demo: stopped; etcd and its data removed\n');
+      await fleet.stop();
+      ctx.stderr.write('beacon demo: stopped; watcher, agents, apps, etcd and its data removed\n');
     }
   },
 };
