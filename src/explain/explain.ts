@@ -10,8 +10,8 @@ import type { KeyValue, Store } from '../etcd/store.js';
 import type { ConditionsRecord, EventRecord, MaintenanceRecord } from '../agent/records.js';
 import { decodeKey } from '../registry/codec.js';
 import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
-import type { HookOutcome, NodeEvent, ReactionRecord, StatusRecord } from '../watcher/events.js';
-import { HISTORY_BOUNDS, type HistoryEntry } from '../watcher/history.js';
+import type { NodeEvent, ReactionRecord, StatusRecord } from '../watcher/events.js';
+import { HISTORY_BOUNDS, outcomeText, type HistoryEntry } from '../watcher/history.js';
 
 /** One line of the timeline: when, what (a PascalCase word), and the detail in one line of plain text. */
 export interface TimelineEntry {
@@ -187,23 +187,6 @@ function stateOf(g: Gathered): ExplainState {
   // No identity (deleted by hand, or unreadable): the watcher's own record is what remains.
   if (g.status) return g.status.state === 'up' || g.status.state === 'leaving' ? 'failed' : g.status.state;
   return 'unknown';
-}
-
-/** One hook outcome as a phrase: `ok after 1 attempt (412 ms)`, `held back: mass-failure (...)`. */
-export function outcomeText(o: HookOutcome): string {
-  switch (o.state) {
-    case 'pending':
-      return 'pending';
-    case 'ok':
-      return `ok after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'} (${o.durationMs} ms)${o.output ? `: ${o.output}` : ''}`;
-    case 'failed':
-    case 'timeout': {
-      const code = o.exitCode !== undefined ? `, exit code ${o.exitCode}` : o.httpStatus !== undefined ? `, HTTP ${o.httpStatus}` : '';
-      return `${o.state} after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}${code}${o.error ? `: ${o.error}` : ''}`;
-    }
-    case 'suppressed':
-      return `held back: ${o.why} (${o.detail})`;
-  }
 }
 
 const DETECTED: Record<string, string> = {

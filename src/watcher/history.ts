@@ -9,10 +9,11 @@
 import type { Logger } from 'pino';
 import { DecodeError, isRetryable } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
-import type { Compare, Store } from '../etcd/store.js';
+import type { Compare, KeyValue, Store } from '../etcd/store.js';
 import { decodeKey } from '../registry/codec.js';
 import { SCHEMA_VERSION } from '../types.js';
 import { escapeText } from '../util/text.js';
+import type { HookOutcome } from './events.js';
 import type { Versioned } from './journal.js';
 
 /** One thing that happened to a node, as stored and as `beacon explain` shows it. */
@@ -87,7 +88,25 @@ export function appendHistory(
 }
 
 /** Called for a stored history that does not decode (it is then replaced). */
-export type HistoryGarbage = (err: DecodeError) => void;
+export type HistoryGarbage = (err: DecodeError, kv: KeyValue) => void;
+
+/** One hook outcome as a phrase: `ok after 1 attempt (412 ms): rebooted`, `held back: mass-failure (...)`. */
+export function outcomeText(o: HookOutcome): string {
+  const n = (a: number) => `${a} attempt${a === 1 ? '' : 's'}`;
+  switch (o.state) {
+    case 'pending':
+      return 'pending';
+    case 'ok':
+      return `ok after ${n(o.attempts)} (${o.durationMs} ms)${o.output ? `: ${o.output.trim()}` : ''}`;
+    case 'failed':
+    case 'timeout': {
+      const code = o.exitCode !== undefined ? `, exit code ${o.exitCode}` : o.httpStatus !== undefined ? `, HTTP ${o.httpStatus}` : '';
+      return `${o.state} after ${n(o.attempts)}${code}${o.error ? `: ${o.error}` : ''}`;
+    }
+    case 'suppressed':
+      return `held back: ${o.why} (${o.detail})`;
+  }
+}
 
 /** The leader's history writer for one leadership term. */
 export class HistoryWriter {
@@ -131,10 +150,10 @@ export class HistoryWriter {
 
   /** Stop taking entries; resolves once what was queued is written (the fence refuses it after a deposition). */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
-    this.closed = true;
   }
 
   private async writeAll(batch: Map<string, HistoryEntry[]>): Promise<void> {
@@ -177,7 +196,7 @@ export class HistoryWriter {
     const r = decodeKey(this.keys, kv);
     if (r instanceof DecodeError) {
       // Garbage under our own key: replaced by a fresh record (compared at the garbage's revision).
-      this.onGarbage(r);
+      this.onGarbage(r, kv);
       return { record: { schema: SCHEMA_VERSION, node, entries: [], updatedAt: new Date(0).toISOString() }, modRevision: kv.modRevision };
     }
     if (r?.kind !== 'watcher-history') return undefined;
