@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { EtcdCluster, waitFor } from '../helpers/etcd.js';
 import { BeaconProcess, beacon, writeConfig } from '../helpers/process.js';
 import { Keys } from '../../src/etcd/keys.js';
+import { code, readDoc, tables } from '../docs/markdown.js';
 import { Store } from '../../src/etcd/store.js';
 import { explainNode, type Explanation, type TimelineEntry } from '../../src/explain/explain.js';
 import { agentYaml, shortTempDir, startAgent as startApiAgent, waitHealth } from '../agent/health-support.js';
@@ -84,6 +85,10 @@ function checkShape(t: ExecutionContext, x: Explanation): void {
   }
   const times = x.timeline.map((e) => e.time);
   t.deepEqual(times, [...times].sort(), 'oldest first');
+  // docs/cli.md documents exactly these fields.
+  const table = tables(readDoc('docs/cli.md')).find((tb) => tb.headers[0] === 'Field' && tb.heading.includes('beacon explain'));
+  t.deepEqual(table?.rows.map((r) => code(r[0]!)), ['node', 'state', 'verdict', 'timeline', 'timeline[].time', 'timeline[].what', 'timeline[].detail', 'skipped']);
+  for (const e of x.timeline) t.true(table!.rows.find((r) => code(r[0]!) === 'timeline[].what')![2]!.includes(`\`${e.what}\``), `docs/cli.md lists ${e.what}`);
 }
 
 test.serial('a SIGKILLed node: failed, its lease, the delete seen in a watch at a revision, the hook outcome', async (t) => {
