@@ -401,7 +401,7 @@ function verdictOf(g: Gathered, state: ExplainState, windowMs: number): string {
       const failedAt = failureTime(g, state);
       const together = failedAt !== undefined ? sameWindow(g, failedAt, windowMs) : [];
       const partition = together.length
-        ? `; ${together.length} other node${together.length === 1 ? '' : 's'} failed in the same window (${together.map((s) => s.node).join(', ')}): a probable partition`
+        ? `; ${together.length} other node${together.length === 1 ? '' : 's'} failed in the same window (${together.map((s) => s.node).sort().join(', ')}): a probable partition`
         : '';
       return `${n} failed${when}: its lease ${lease} expired without a leave marker${how}${hooks}${partition}.`;
     }
