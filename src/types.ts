@@ -344,3 +344,26 @@ export interface ReactionRecord {
   createdAt: string;
   updatedAt: string;
 }
+
+/** One thing that happened to a node, as stored and as `beacon explain` shows it. */
+export interface HistoryEntry {
+  /** When it happened (or was seen), ISO 8601. */
+  time: string;
+  /** A PascalCase word: an event type (`NodeFailed`), `Hook`, `HookHeld`, `EtcdLeaderChanged`, `PartitionSuspected`. */
+  what: string;
+  /** One line of text, no control characters (escaped), at most MAX_DETAIL characters. */
+  detail: string;
+  /** The watcher event (or reaction) id the entry is about: readers drop events already told by the history. */
+  id?: string;
+  /** The etcd revision of the change, when the watcher saw it in a watch event. */
+  revision?: string;
+}
+
+/** `<prefix>/v1/watcher/history/<node>` (schema/v1/watcher-history.json). */
+export interface HistoryRecord {
+  schema: typeof SCHEMA_VERSION;
+  node: string;
+  /** Oldest first. */
+  entries: HistoryEntry[];
+  updatedAt: string;
+}

@@ -1,7 +1,7 @@
 // `beacon demo`: what beacon is for, in one command and on one machine: a private etcd, a few agents with
 // real checks, a watcher with a harmless remedy hook and its status page; one node crashes and comes back,
 // one app fails its check and recovers; shown live until Ctrl-C, after which nothing is left behind.
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../util/duration.js';
 import { ConfigError } from '../../errors.js';
 import { Keys } from '../../etcd/keys.js';
 import { Store } from '../../etcd/store.js';
