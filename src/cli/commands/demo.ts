@@ -39,6 +39,10 @@ export const demoCommand: Command = {
   summary: 'run a private etcd and an agent with sample services; show the registry live until Ctrl-C',
   usage: 'beacon demo',
   options: {},
+  maxArgs: 0,
+  flags: [],
+  exits: { failure: 'the private etcd or the agent could not start' },
+  examples: ['beacon demo'],
   async run(ctx) {
     let etcd;
     try {
