@@ -3,7 +3,7 @@
 import { eventTime, type FleetEvent } from '../registry/events.js';
 import type { NodeMaintenance, NodeView } from '../registry/reader.js';
 import type { Condition } from '../problems/types.js';
-import type { EndpointRecord } from '../types.js';
+import type { EndpointCheck, EndpointRecord } from '../types.js';
 import type { Column, Tone } from './output.js';
 
 /** Tone of a node status or an endpoint health word. */
@@ -104,7 +104,25 @@ export const serviceColumns: Column<EndpointRecord>[] = [
   { header: 'SINCE', wide: true, get: (e) => age(e.since) },
   { header: 'PROTOCOL', wide: true, get: (e) => e.protocol },
   { header: 'META', wide: true, get: (e) => Object.entries(e.meta ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '-' },
-  { header: 'OUTPUT', wide: true, get: (e) => Array.from((e.output ?? '').split('\n')[0]!).slice(0, 60).join('') || '-' },
+  { header: 'CHECKS', wide: true, get: (e) => (e.checks ?? []).map((c) => `${c.id}=${c.status}`).join(',') || '-' },
+  // The whole output, escaped on one line (a newline shows as \n) and cut with an ellipsis by renderTable.
+  { header: 'OUTPUT', wide: true, get: (e) => e.output || '-' },
+];
+
+/** One check of one endpoint, as `describe node` lists them. */
+export interface CheckRow {
+  service: string;
+  check: EndpointCheck;
+}
+
+/** Columns of the checks table (describe node): each check's own status and output. */
+export const checkColumns: Column<CheckRow>[] = [
+  { header: 'SERVICE', get: (r) => r.service },
+  { header: 'CHECK', get: (r) => r.check.id },
+  { header: 'STATUS', get: (r) => r.check.status, tone: (r) => toneOf(r.check.status) },
+  { header: 'SINCE', get: (r) => age(r.check.since) },
+  { header: 'NAME', wide: true, get: (r) => r.check.name },
+  { header: 'OUTPUT', get: (r) => r.check.output || '-' },
 ];
 
 /** The SOURCE cell of an event: `watcher`, or `node/<monitor>` for a node problem event (`node/kernel-monitor`). */
@@ -122,14 +140,14 @@ function eventTone(e: FleetEvent): Tone | undefined {
 /**
  * Columns of the events table, both kinds in one (docs/cli.md, `beacon events`): EVENT is the watcher's
  * event type or the problem's reason (`OOMKilling`), REASON the watcher's reason or the problem's message;
- * a coalesced problem event shows its count (`×3`) in COUNT with `-o wide`.
+ * a coalesced problem event shows how many times it happened in COUNT with `-o wide`.
  */
 export const eventColumns: Column<FleetEvent>[] = [
   { header: 'TIME', get: eventTime },
   { header: 'SOURCE', get: eventSource },
   { header: 'EVENT', get: (e) => (e.origin === 'watcher' ? e.record.event : e.record.reason), tone: eventTone },
   { header: 'NODE', get: (e) => e.record.node },
-  { header: 'REASON', get: (e) => (e.origin === 'watcher' ? e.record.reason : e.record.message.split('\n')[0]!) || '-' },
+  { header: 'REASON', get: (e) => (e.origin === 'watcher' ? e.record.reason : e.record.message) || '-' },
   { header: 'COUNT', wide: true, get: (e) => (e.origin === 'node' ? String(e.record.count) : '1') },
   { header: 'DETECTED', wide: true, get: (e) => (e.origin === 'watcher' ? e.record.detectedBy : '-') },
   { header: 'LEASE', wide: true, get: (e) => (e.origin === 'watcher' ? e.record.lease || '-' : '-') },

@@ -11,7 +11,7 @@ import type { StatusRecord } from '../../watcher/events.js';
 import { ExitCode, type Command } from '../command.js';
 import { renderData, renderTable, useColour, writeSkipped } from '../output.js';
 import { safeText } from '../safe-text.js';
-import { age, conditionColumns, eventColumns, maintenanceText, serviceColumns } from '../views.js';
+import { age, checkColumns, conditionColumns, eventColumns, maintenanceText, serviceColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 import { nodeJson } from './nodes.js';
 import { endpointJson } from './services.js';
@@ -64,6 +64,9 @@ async function describeNode(store: Store, keys: Keys, name: string): Promise<Nod
   };
 }
 
+// The endpoints as `services` shows them, with the output (the deciding check's) in the narrow view too.
+const endpointColumns = serviceColumns.map((c) => (c.header === 'OUTPUT' ? { ...c, wide: false } : c));
+
 function indent(text: string): string {
   return text.trimEnd().split('\n').map((l) => `  ${l}`).join('\n') + '\n';
 }
@@ -96,7 +99,9 @@ function renderDescription(d: NodeDescription, colour: boolean, wide: boolean): 
   };
   const opts = { colour, wide };
   section('Conditions', d.conditions.length ? renderTable(conditionColumns, d.conditions, opts) : undefined);
-  section('Endpoints', d.endpoints.length ? renderTable(serviceColumns, d.endpoints, opts) : undefined);
+  section('Endpoints', d.endpoints.length ? renderTable(endpointColumns, d.endpoints, opts) : undefined);
+  const checks = d.endpoints.flatMap((e) => (e.checks ?? []).map((check) => ({ service: e.service, check })));
+  section('Checks', checks.length ? renderTable(checkColumns, checks, opts) : undefined);
   section('Events', d.events.length ? renderTable(eventColumns, d.events, opts) : undefined);
   return out;
 }

@@ -22,6 +22,7 @@ export function endpointJson(e: EndpointRecord): Record<string, unknown> {
     since: e.since,
     tags: e.tags,
     meta: e.meta,
+    checks: e.checks ?? [],
   };
 }
 
