@@ -14,15 +14,22 @@ let etcd: EtcdCluster;
 
 test.before(async () => {
   certs = makeCerts();
-  // The server certificate names IP:127.0.0.1 only.
-  etcd = await EtcdCluster.start(1, [], { caFile: certs.caFile, certFile: certs.serverCert, keyFile: certs.serverKey });
+  // The server certificate names IP:127.0.0.1 only. A trusted CA makes etcd 3.4 ask for a client certificate.
+  etcd = await EtcdCluster.start(1, [], {
+    caFile: certs.caFile,
+    certFile: certs.serverCert,
+    keyFile: certs.serverKey,
+    clientCertFile: certs.clientCert,
+    clientKeyFile: certs.clientKey,
+    clientCertAuth: true,
+  });
 });
 test.after.always(async () => {
   await etcd?.destroy();
   if (certs) rmSync(certs.dir, { recursive: true, force: true });
 });
 
-const env = () => ({ ETCDCTL_CACERT: certs.caFile, NODE_OPTIONS: '' });
+const env = () => ({ ETCDCTL_CACERT: certs.caFile, ETCDCTL_CERT: certs.clientCert, ETCDCTL_KEY: certs.clientKey, NODE_OPTIONS: '' });
 
 test('a CLI call over TLS to an IP prints no TLS ServerName warning', (t) => {
   t.true(etcd.endpoints.startsWith('https://127.0.0.1:'));
