@@ -106,6 +106,19 @@ export interface EndpointRecord {
   /** When `health` last changed, ISO 8601. */
   since: string;
   lease: string;
+  /** Each check's own status and output (empty for a service without checks; absent in an older agent's record). */
+  checks?: EndpointCheck[];
+}
+
+/** One check of an endpoint, as stored in its record: the status it last changed to, with that result's output. */
+export interface EndpointCheck {
+  id: string;
+  name: string;
+  status: HealthStatus;
+  /** Capped at 256 bytes with a "captured N of M bytes" note (the deciding check's whole output is the endpoint's `output`). */
+  output: string;
+  /** When `status` last changed, ISO 8601. */
+  since: string;
 }
 
 /** How to reach etcd (shared by agent, watcher and CLI). */

@@ -283,7 +283,7 @@ export class Agent implements AgentApiHandler {
   /** Set a service's endpoint health; written to etcd only if it differs from what is there. */
   setHealth(service: string, state: EndpointState): void {
     const cur = this.health.get(service);
-    if (cur && cur.health === state.health && cur.output === state.output) return;
+    if (cur && cur.health === state.health && cur.output === state.output && JSON.stringify(cur.checks) === JSON.stringify(state.checks)) return;
     this.health.set(service, state);
     this.registration?.update((lease, phase) => this.render(lease, phase));
   }

@@ -6,6 +6,7 @@ import type { AgentConfig } from '../config/types.js';
 import { formatBytes } from '../util/file.js';
 import { ConfigError } from '../errors.js';
 import { OUTPUT_CAP_BYTES } from '../util/output.js';
+import { CHECK_OUTPUT_CAP_BYTES } from '../checks/health.js';
 import { MAX_VALUE_BYTES, encode } from '../registry/codec.js';
 import { endpointRecord, nodeRecord } from './records.js';
 
@@ -47,6 +48,8 @@ const WORST_ADDRESS = 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255';
 const WORST_TIME = '2000-01-01T00:00:00.000Z';
 // Check output is capped in bytes; JSON shows a control byte as \u00XX (6 bytes): the largest encoding.
 const WORST_OUTPUT = `${'\u0001'.repeat(OUTPUT_CAP_BYTES)}\n... (captured ${OUTPUT_CAP_BYTES} of ${Number.MAX_SAFE_INTEGER} bytes)`;
+// The same for one check's entry in the endpoint record (`checks`: name and output capped smaller).
+const WORST_CHECK_TEXT = `${'\u0001'.repeat(CHECK_OUTPUT_CAP_BYTES)}\n... (captured ${CHECK_OUTPUT_CAP_BYTES} of ${Number.MAX_SAFE_INTEGER} bytes)`;
 const WORST_LEASE = { id: 'ffffffffffffffff', ttl: 86_400 };
 
 /**
@@ -89,8 +92,10 @@ export function registrationProblems(cfg: AgentConfig): ConfigError[] {
       ),
     );
   }
-  const health = { health: 'critical' as const, output: WORST_OUTPUT, since: WORST_TIME };
   cfg.services.forEach((svc, i) => {
+    // Each check's own entry at its largest: the capped output and name, a time of the longest form.
+    const checks = svc.checks.map((c) => ({ id: c.id, name: WORST_CHECK_TEXT, status: 'critical' as const, output: WORST_CHECK_TEXT, since: WORST_TIME }));
+    const health = { health: 'critical' as const, output: WORST_OUTPUT, since: WORST_TIME, ...(checks.length > 0 ? { checks } : {}) };
     const bytes = Buffer.byteLength(encode(endpointRecord(svc, cfg.node.name, WORST_ADDRESS, WORST_LEASE.id, health)));
     if (bytes > MAX_VALUE_BYTES) {
       out.push(

@@ -1,7 +1,8 @@
 // The Health records the agent writes besides the node and endpoint records (docs/keys.md):
 // node conditions, the maintenance marker and node problem events, with decoders (the one codec) for
 // reading its own previous records back at start (a record that fails is ignored, never fatal).
-import type { EndpointHealthState } from '../checks/health.js';
+import { CHECK_OUTPUT_CAP_BYTES, type EndpointHealthState } from '../checks/health.js';
+import { capOutput } from '../util/output.js';
 import type { ServiceConfig } from '../config/types.js';
 import { DecodeError } from '../errors.js';
 import type { KeyValue } from '../etcd/store.js';
@@ -79,6 +80,9 @@ export function endpointRecord(svc: ServiceConfig, node: string, nodeAddress: st
     output: h.output,
     since: h.since,
     lease,
+    // Always present (empty without checks), so a reader can tell "no checks" from an older agent's record.
+    // A default check name holds the whole target (an exec's argv): capped like the output.
+    checks: (h.checks ?? []).map((c) => ({ id: c.id, name: capOutput(c.name, CHECK_OUTPUT_CAP_BYTES), status: c.status, output: c.output, since: c.since })),
   };
 }
 

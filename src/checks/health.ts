@@ -20,12 +20,28 @@ export function worstStatus(statuses: Iterable<HealthStatus>): HealthStatus {
   return w;
 }
 
-/** An endpoint's health as the agent writes it (EndpointRecord's health, output and since). */
+/** Most bytes of one check's output kept in the endpoint record's `checks` (the deciding check's is in `output` whole). */
+export const CHECK_OUTPUT_CAP_BYTES = 256;
+
+/** One check of an endpoint as stored in its record (`checks`): what `describe node` and `services -o wide` show. */
+export interface CheckView {
+  id: string;
+  name: string;
+  status: HealthStatus;
+  /** The output of the result that set `status` (capped at CHECK_OUTPUT_CAP_BYTES). */
+  output: string;
+  /** When `status` last changed, ISO 8601. */
+  since: string;
+}
+
+/** An endpoint's health as the agent writes it (EndpointRecord's health, output, since and checks). */
 export interface EndpointHealthState {
   health: EndpointHealth;
   output: string;
   /** When `health` last changed, ISO 8601. */
   since: string;
+  /** Each check's own status, in config order; absent for a service without checks. */
+  checks?: readonly CheckView[];
 }
 
 /** A check as the tracker needs it: its id, display name and status before any result. */
@@ -47,7 +63,7 @@ export interface ServiceHealthOptions {
 }
 
 interface ServiceEntry {
-  checks: Map<string, { name: string; result: CheckResult }>;
+  checks: Map<string, { name: string; result: CheckResult; since: string }>;
   state: EndpointHealthState;
   /** The check whose output `state.output` shows (undefined when passing or in maintenance). */
   decidedBy: string | undefined;
@@ -66,10 +82,10 @@ export class ServiceHealth {
     for (const [s, reason] of Object.entries(options.maintenance?.services ?? {})) this.serviceMaintenance.set(s, reason);
     const since = this.now().toISOString();
     for (const svc of options.services) {
-      const checks = new Map(svc.checks.map((c) => [c.id, { name: c.name, result: { status: c.initialStatus, output: INITIAL_OUTPUT } }]));
+      const checks = new Map(svc.checks.map((c) => [c.id, { name: c.name, result: { status: c.initialStatus, output: INITIAL_OUTPUT }, since }]));
       const entry: ServiceEntry = { checks, state: { health: 'passing', output: '', since }, decidedBy: undefined };
       const [state, decidedBy] = this.compute(svc.name, entry);
-      entry.state = { ...state, since };
+      entry.state = withChecks({ ...state, since }, entry);
       entry.decidedBy = decidedBy;
       this.services.set(svc.name, entry);
     }
@@ -85,13 +101,19 @@ export class ServiceHealth {
     return new Map([...this.services].map(([name, e]) => [name, e.state]));
   }
 
-  /** Record a check's new effective result (from CheckRunner's onChange). */
+  /**
+   * Record a check's new effective result (from CheckRunner's onChange, which calls only when the status
+   * changed). A check's own status is stored with the endpoint, so a change of it is written even when the
+   * endpoint's health stays; a new output under the same status is not (a steady check costs no write).
+   */
   update(service: string, checkId: string, result: CheckResult): void {
     const entry = this.services.get(service);
     const check = entry?.checks.get(checkId);
     if (!entry || !check) return;
+    const statusChanged = check.result.status !== result.status;
     check.result = result;
-    this.recompute(service, entry);
+    if (statusChanged) check.since = this.now().toISOString();
+    this.recompute(service, entry, statusChanged);
   }
 
   /**
@@ -107,7 +129,7 @@ export class ServiceHealth {
     }
   }
 
-  private recompute(service: string, entry: ServiceEntry): void {
+  private recompute(service: string, entry: ServiceEntry, checkChanged = false): void {
     const [next, decidedBy] = this.compute(service, entry);
     const prev = entry.state;
     const healthChanged = next.health !== prev.health;
@@ -115,8 +137,8 @@ export class ServiceHealth {
     // output would be wrong, so it is a change even though the health is the same.
     const explanationChanged = !healthChanged && next.health !== 'passing' && (decidedBy !== entry.decidedBy || (decidedBy === undefined && next.output !== prev.output));
     entry.decidedBy = decidedBy;
-    if (!healthChanged && !explanationChanged) return;
-    entry.state = { health: next.health, output: next.output, since: healthChanged ? this.now().toISOString() : prev.since };
+    if (!healthChanged && !explanationChanged && !checkChanged) return;
+    entry.state = withChecks({ health: next.health, output: next.output, since: healthChanged ? this.now().toISOString() : prev.since }, entry);
     this.options.onChange(service, entry.state);
   }
 
@@ -141,6 +163,19 @@ export class ServiceHealth {
     const c = entry.checks.get(by)!;
     return [{ health: worst, output: capOutput(`${c.name}: ${c.result.output}`) }, by];
   }
+}
+
+// The state with each check's own status (none for a service without checks).
+function withChecks(state: EndpointHealthState, entry: ServiceEntry): EndpointHealthState {
+  if (entry.checks.size === 0) return state;
+  const checks = [...entry.checks].map(([id, c]) => ({
+    id,
+    name: c.name,
+    status: c.result.status,
+    output: capOutput(c.result.output, CHECK_OUTPUT_CAP_BYTES),
+    since: c.since,
+  }));
+  return { ...state, checks };
 }
 
 // When all is well, say how many checks agree rather than echo one check's chatter.

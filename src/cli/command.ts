@@ -29,15 +29,6 @@ export interface CommandContext {
   onHangup(handler: () => void): void;
 }
 
-/** One subcommand. `run` resolves to the process exit code. */
-export interface Command {
-  name: string;
-  summary: string;
-  usage: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(ctx: CommandContext): Promise<number>;
-}
-
 /** Exit codes that mean something to scripts. */
 export const ExitCode = {
   ok: 0,
@@ -46,3 +37,30 @@ export const ExitCode = {
   notFound: 3,
   etcdUnavailable: 4,
 } as const;
+
+/** The name of an exit code (`usage`, `notFound`...). */
+export type ExitCodeName = keyof typeof ExitCode;
+
+/**
+ * One subcommand. `run` resolves to the process exit code. Everything `beacon COMMAND --help` prints is
+ * declared here, next to the options it describes (src/cli/help.ts renders it; a test checks each option
+ * is described).
+ */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  /**
+   * How many positional arguments it takes at most (Infinity for a list). main.ts refuses more with exit 2,
+   * naming the first extra one: an argument is used or refused, never silently ignored.
+   */
+  maxArgs: number;
+  /** Its own flags as `[spelling, meaning]`: `['-f, --follow', 'keep printing new events']`; every option appears. */
+  flags: readonly (readonly [string, string])[];
+  /** What each exit code other than 0 means for this command. */
+  exits: Partial<Record<Exclude<ExitCodeName, 'ok'>, string>>;
+  /** Runnable examples, one command line each. */
+  examples: readonly string[];
+  run(ctx: CommandContext): Promise<number>;
+}

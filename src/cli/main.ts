@@ -5,34 +5,25 @@ import { COMMON_OPTIONS, ExitCode, type Command, type CommandContext } from './c
 import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
 import { ConfigError } from '../errors.js';
+import { commandHelp, overview } from './help.js';
 import { reportConfigError } from './report.js';
-
-function usage(): string {
-  const width = Math.max(...Object.keys(commands).map((n) => n.length));
-  const lines = Object.values(commands).map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return [
-    `beacon ${VERSION}: an etcd-backed node registry`,
-    '',
-    'Usage: beacon COMMAND [options]',
-    '',
-    'Commands:',
-    ...lines,
-    '',
-    'Options every command takes:',
-    '  -c, --config FILE     config file (YAML or JSON)',
-    '      --etcd URLS       etcd endpoints, comma-separated (wins over config and environment);',
-    '                        --endpoints is the same option (etcdctl\'s spelling)',
-    '      --prefix P        key prefix (default /beacon)',
-    '      --log-level L     trace|debug|info|warn|error|silent',
-    '  -o, --output FORMAT   output format (table|json|...)',
-    '',
-    'Run `beacon COMMAND --help` for a command\'s own options.',
-  ].join('\n');
-}
+import { safeText } from './safe-text.js';
 
 /** Run the CLI with `argv` (without node and script); resolves the exit code. */
 export async function main(argv: string[], io: Pick<CommandContext, 'stdout' | 'stderr' | 'env'>): Promise<number> {
   const [name, ...rest] = argv;
+  const usage = () => overview(commands);
+  if (name === 'help' && rest.length > 0) {
+    // `beacon help COMMAND`, as git and kubectl: that command's help.
+    const [topic, ...extra] = rest;
+    const cmd = commands[topic!];
+    if (!cmd || extra.length > 0) {
+      io.stderr.write(`beacon help: ${cmd ? `unexpected argument "${safeText(extra[0]!)}"` : `unknown command "${safeText(topic!)}"`}\n\n${usage()}\n`);
+      return ExitCode.usage;
+    }
+    io.stdout.write(`${commandHelp(cmd)}\n`);
+    return ExitCode.ok;
+  }
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     io.stdout.write(`${usage()}\n`);
     return name ? ExitCode.ok : ExitCode.usage;
@@ -43,7 +34,7 @@ export async function main(argv: string[], io: Pick<CommandContext, 'stdout' | '
   }
   const cmd: Command | undefined = commands[name];
   if (!cmd) {
-    io.stderr.write(`beacon: unknown command ${JSON.stringify(name)}\n\n${usage()}\n`);
+    io.stderr.write(`beacon: unknown command "${safeText(name)}"\n\n${usage()}\n`);
     return ExitCode.usage;
   }
   let parsed;
@@ -54,8 +45,15 @@ export async function main(argv: string[], io: Pick<CommandContext, 'stdout' | '
     return ExitCode.usage;
   }
   if (parsed.values.help) {
-    io.stdout.write(`Usage: ${cmd.usage}\n\n${cmd.summary}\n`);
+    io.stdout.write(`${commandHelp(cmd)}\n`);
     return ExitCode.ok;
+  }
+  if (parsed.positionals.length > cmd.maxArgs) {
+    // Used or refused, never ignored: `beacon watch web` must not look like it watched `web`.
+    const extra = parsed.positionals[cmd.maxArgs]!;
+    const takes = cmd.maxArgs === 0 ? 'takes no arguments' : `takes at most ${cmd.maxArgs} argument${cmd.maxArgs === 1 ? '' : 's'}`;
+    io.stderr.write(`beacon ${cmd.name}: unexpected argument "${safeText(extra)}" (${cmd.name} ${takes})\n\nUsage: ${cmd.usage}\n`);
+    return ExitCode.usage;
   }
   const ac = new AbortController();
   const hangups: (() => void)[] = [];

@@ -115,8 +115,20 @@ export function writeSkipped(err: Writable, errors: readonly Error[]): void {
   }
 }
 
-/** Write a view in the chosen format: JSON (and YAML, the same data) is the stable shape for scripts. */
-export function writeView<T>(out: Writable, format: Format, columns: Column<T>[], rows: T[], json: (row: T) => unknown): void {
+/** What a table view says when it has no row (kubectl's "No resources found"). */
+export interface EmptyNote {
+  stderr: Writable;
+  /** `no nodes found under /beacon`. */
+  message: string;
+}
+
+/**
+ * Write a view in the chosen format: JSON (and YAML, the same data) is the stable shape for scripts. A table
+ * with no row prints no bare header: `empty.message` on stderr instead (a wrong --prefix reads as one), and
+ * the exit code stays 0. JSON and YAML print their empty list, and nothing on stderr.
+ */
+export function writeView<T>(out: Writable, format: Format, columns: Column<T>[], rows: T[], json: (row: T) => unknown, empty?: EmptyNote): void {
   if (format === 'json' || format === 'yaml') out.write(renderData(format, rows.map(json)));
+  else if (rows.length === 0 && empty) empty.stderr.write(`${empty.message}\n`);
   else out.write(renderTable(columns, rows, { wide: format === 'wide', colour: useColour(out) }));
 }

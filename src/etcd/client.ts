@@ -2,6 +2,7 @@
 // keepalive so a hung member is noticed, and TLS/auth from config.
 import { Etcd3, GRPCCancelledError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
+import { isIP } from 'node:net';
 import type { EtcdConfig } from '../types.js';
 import { tlsCredentials, usesTls } from './tls.js';
 
@@ -78,6 +79,7 @@ export function createClient(cfg: EtcdConfig, tuning: ClientTuning = {}): Etcd3 
   const client = new Etcd3(clientOptions(cfg, tuning));
   ignoreOwnCancels(client);
   keepChannelsOpen(client);
+  noServerNameForIp(client);
   return client;
 }
 
@@ -100,6 +102,31 @@ function keepChannelsOpen(client: Etcd3): void {
     host.close = () => {
       reset();
       host.closed = true;
+    };
+  }
+}
+
+// grpc-js always sends the endpoint's host as the TLS ServerName (SNI), and Node warns on stderr
+// (DEP0123: "Setting the TLS ServerName to an IP address is not permitted by RFC 6066") for an IP: every
+// CLI call to https://10.0.0.1:2379 printed it. For an IP the ServerName is dropped, as RFC 6066 asks.
+// The certificate is still checked against the address: without a ServerName Node's checkServerIdentity
+// gets the connection's host (the IP, matched against the certificate's IP SANs), exactly as before.
+// A host name keeps its ServerName. The credentials object is etcd3's, one for every member and the
+// authenticator; grpc-js asks it for one connector per subchannel.
+function noServerNameForIp(client: Etcd3): void {
+  type Connector = { connectionOptions?: { servername?: unknown } };
+  type Credentials = { _createSecureConnector?: (...args: unknown[]) => Connector };
+  const { hosts } = (client as unknown as { pool: { hosts: { channelCredentials: Credentials }[] } }).pool;
+  const patched = new Set<Credentials>();
+  for (const { channelCredentials: creds } of hosts) {
+    const create = creds._createSecureConnector;
+    if (patched.has(creds) || typeof create !== 'function') continue;
+    patched.add(creds);
+    creds._createSecureConnector = (...args: unknown[]) => {
+      const connector = create.apply(creds, args);
+      const opts = connector.connectionOptions;
+      if (opts && typeof opts.servername === 'string' && isIP(opts.servername) !== 0) delete opts.servername;
+      return connector;
     };
   }
 }

@@ -3,7 +3,7 @@
 import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
-import type { Condition, EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
+import type { Condition, EndpointRecord, MaintenanceRecord, NodeIdentity, NodeRecord } from '../types.js';
 import { decodeKey } from './codec.js';
 
 /** What is known of one node name: its live record (if registered) and its identity. */
@@ -13,8 +13,20 @@ export interface NodeEntry {
   identity?: NodeIdentity;
   /** The node's conditions record (agents with `problems` configured), while registered. */
   conditions?: Condition[];
+  /** The node's maintenance marker (unleased: kept while the node is gone too). */
+  maintenance?: MaintenanceRecord;
   /** A live key exists but fails the schema: registered or not is unknown, so views leave the node out. */
   liveUnreadable?: true;
+}
+
+/** What is in maintenance on a node: the whole node (`reason`) and/or some services, since `updatedAt`. */
+export interface NodeMaintenance {
+  /** Why the whole node is in maintenance, or null when only services are. */
+  reason: string | null;
+  /** Services in maintenance on their own: name → reason. */
+  services: Record<string, string>;
+  /** When maintenance last changed (ISO 8601). */
+  updatedAt: string;
 }
 
 /** How a node looks to a reader: `up`/`leaving` while registered; `left` or `failed` after. */
@@ -33,6 +45,8 @@ export interface NodeView {
   registeredAt: string;
   /** Every declared condition (docs/keys.md, node conditions); empty when the node reports none. */
   conditions: Condition[];
+  /** What is in maintenance on the node, registered or not; null when nothing is. */
+  maintenance: NodeMaintenance | null;
   live?: NodeRecord;
 }
 
@@ -57,8 +71,9 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
     if (!e) snap.nodes.set(name, (e = { name }));
     return e;
   };
-  // Attached after the loop: a conditions key alone (no live or identity record) makes no node.
+  // Attached after the loop: a conditions or maintenance key alone (no live or identity record) makes no node.
   const conditions = new Map<string, Condition[]>();
+  const maintenance = new Map<string, MaintenanceRecord>();
   for (const kv of kvs) {
     const r = decodeKey(keys, kv);
     if (r === undefined) continue; // not a key beacon writes: not ours to judge
@@ -69,11 +84,16 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
     } else if (r.kind === 'node-live') entry(r.record.name).live = r.record;
     else if (r.kind === 'node-identity') entry(r.record.name).identity = r.record;
     else if (r.kind === 'node-conditions') conditions.set(r.record.node, r.record.conditions);
+    else if (r.kind === 'node-maintenance') maintenance.set(r.record.node, r.record);
     else if (r.kind === 'endpoint') snap.endpoints.push(r.record);
   }
   for (const [node, list] of conditions) {
     const e = snap.nodes.get(node);
     if (e) e.conditions = list;
+  }
+  for (const [node, m] of maintenance) {
+    const e = snap.nodes.get(node);
+    if (e) e.maintenance = m;
   }
   snap.endpoints.sort((a, b) => a.service.localeCompare(b.service) || a.node.localeCompare(b.node));
   return snap;
@@ -108,9 +128,21 @@ export function nodeViews(snap: Snapshot): NodeView[] {
         registeredAt: src?.registeredAt ?? '',
         // Leased like the live record: a leftover of a gone node would not be current.
         conditions: e.live ? (e.conditions ?? []) : [],
+        maintenance: maintenanceOf(e.maintenance),
         ...(e.live ? { live: e.live } : {}),
       };
     });
+}
+
+// A marker that puts nothing in maintenance (the agent deletes it then, but a stale one may stay) counts as none.
+function maintenanceOf(m: MaintenanceRecord | undefined): NodeMaintenance | null {
+  if (!m || (m.reason === null && Object.keys(m.services).length === 0)) return null;
+  return { reason: m.reason, services: m.services, updatedAt: m.updatedAt };
+}
+
+/** Every node with something in maintenance (sorted by name). */
+export function inMaintenance(views: readonly NodeView[]): (NodeView & { maintenance: NodeMaintenance })[] {
+  return views.filter((v): v is NodeView & { maintenance: NodeMaintenance } => v.maintenance !== null);
 }
 
 /** One service's endpoints (one prefix read), or every service's when `service` is absent. */

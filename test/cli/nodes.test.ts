@@ -76,13 +76,13 @@ test.serial('the table: NAME STATUS ADDRESS AGE CONDITIONS SERVICES; CONDITIONS 
   t.like(n2, { 0: 'n2', 1: 'up', 4: '-', 5: 'web' });
 });
 
-test.serial('-o wide adds capacity (CPUS MEMORY DISK) and coarse utilization (LOAD MEM-USED DISK-USED), keeps LABELS OS KERNEL AGENT', (t) => {
+test.serial('-o wide adds capacity (CPUS MEMORY DISK) and coarse utilization (LOAD MEM-USED DISK-USED), keeps LABELS OS KERNEL AGENT, then MAINTENANCE', (t) => {
   const r = beacon(['nodes', '-o', 'wide', ...at()]);
   t.is(r.code, ExitCode.ok, r.stderr);
   const [header, , n2] = rows(r.stdout);
   t.deepEqual(header, [
     'NAME', 'STATUS', 'ADDRESS', 'AGE', 'CONDITIONS', 'SERVICES',
-    'CPUS', 'MEMORY', 'DISK', 'LOAD', 'MEM-USED', 'DISK-USED', 'LABELS', 'OS', 'KERNEL', 'AGENT',
+    'CPUS', 'MEMORY', 'DISK', 'LOAD', 'MEM-USED', 'DISK-USED', 'LABELS', 'OS', 'KERNEL', 'AGENT', 'MAINTENANCE',
   ]);
   const cell = (name: string) => n2![header!.indexOf(name)]!;
   t.is(cell('CPUS'), String(os.cpus().length || os.availableParallelism()));
@@ -93,17 +93,19 @@ test.serial('-o wide adds capacity (CPUS MEMORY DISK) and coarse utilization (LO
   t.regex(cell('DISK-USED'), /^\d+0%$|^0%$/);
   t.is(cell('LABELS'), 'zone=a');
   t.is(cell('KERNEL'), os.release());
+  t.is(cell('MAINTENANCE'), '-');
 });
 
-test.serial('-o json: the stable fields, plus `conditions` and `utilization`', (t) => {
+test.serial('-o json: the stable fields, plus `conditions`, `maintenance` and `utilization`', (t) => {
   const r = beacon(['nodes', '-o', 'json', ...at()]);
   t.is(r.code, ExitCode.ok, r.stderr);
   const [n1, n2] = JSON.parse(r.stdout) as Record<string, unknown>[];
   for (const n of [n1!, n2!]) {
     t.deepEqual(Object.keys(n), [
       'name', 'status', 'address', 'bootId', 'machineId', 'labels', 'services', 'lease', 'registeredAt',
-      'conditions', 'facts', 'agentVersion', 'addresses', 'utilization',
+      'conditions', 'maintenance', 'facts', 'agentVersion', 'addresses', 'utilization',
     ]);
+    t.is(n.maintenance, null, 'nothing in maintenance');
     const facts = n.facts as Record<string, unknown>;
     t.true(Number.isInteger(facts.diskBytes) && (facts.diskBytes as number) > 0, 'facts.diskBytes');
     const u = n.utilization as Record<string, unknown>;

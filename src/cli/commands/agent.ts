@@ -13,6 +13,10 @@ export const agentCommand: Command = {
   summary: 'register this node and its services in etcd and keep them registered',
   usage: 'beacon agent --config FILE [--etcd URLS] [--prefix P] [--log-level L]',
   options: {},
+  maxArgs: 0,
+  flags: [],
+  exits: { usage: 'invalid config (every problem is printed) or --config missing', failure: 'could not start' },
+  examples: ['beacon agent --config /etc/beacon/agent.yaml'],
   async run(ctx) {
     if (typeof ctx.values.config !== 'string') {
       ctx.stderr.write('beacon agent: --config FILE is required\n');

@@ -57,6 +57,14 @@ export const checkCommand: Command = {
   summary: 'report the status of a ttl health check to the local agent',
   usage: `beacon check ${VERBS} ID [--note TEXT] [--socket PATH] [--token-file FILE] [-c FILE]`,
   options: { note: { type: 'string' }, ...SOCKET_OPTION },
+  maxArgs: 2,
+  flags: [
+    ['--note TEXT', "the check's output (shown by describe node and services -o wide)"],
+    ['--socket PATH', "the agent's local API socket (default: the config's api section, else /run/beacon/agent.sock)"],
+    ['--token-file FILE', 'the API token (first line; default: the config\'s api.token or api.tokenFile)'],
+  ],
+  exits: { failure: 'the agent cannot be reached or refuses the token', usage: 'bad arguments or an unusable token file', notFound: 'the agent has no ttl check ID' },
+  examples: ['beacon check pass backup-fresh --note "last backup 02:00, 1.2 GiB"', 'beacon check fail backup-fresh --note "disk full"'],
   async run(ctx) {
     const [verb, id, ...extra] = ctx.positionals;
     const status = verb === undefined ? undefined : parseStatusWord(verb);

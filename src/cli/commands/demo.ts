@@ -45,6 +45,14 @@ export const demoCommand: Command = {
   summary: 'run a private etcd, agents with real checks and a watcher; crash a node and show the failure, the hook and the recovery live',
   usage: 'beacon demo [--nodes N] [--no-failure] [--for DURATION]',
   options: { nodes: { type: 'string' }, 'no-failure': { type: 'boolean' }, for: { type: 'string' } },
+  maxArgs: 0,
+  flags: [
+    ['--nodes N', 'how many agents to run (1-9, default 3)'],
+    ['--no-failure', 'do not crash a node: only show the fleet'],
+    ['--for DURATION', 'end the demo after this long (e.g. 60s) instead of at Ctrl-C'],
+  ],
+  exits: { usage: 'a bad --nodes or --for', failure: 'the private etcd, an agent or the watcher could not start' },
+  examples: ['beacon demo', 'beacon demo --nodes 5', 'beacon demo --no-failure --for 2m'],
   async run(ctx) {
     let flags: DemoFlags;
     try {

@@ -5,18 +5,19 @@ import { DecodeError } from '../../errors.js';
 import type { Condition } from '../../problems/types.js';
 import { decodeKey } from '../../registry/codec.js';
 import { buildSnapshot, nodeViews } from '../../registry/reader.js';
+import { readEvents, type FleetEvent } from '../../registry/events.js';
 import type { EndpointRecord } from '../../types.js';
-import type { NodeEvent, StatusRecord } from '../../watcher/events.js';
+import type { StatusRecord } from '../../watcher/events.js';
 import { ExitCode, type Command } from '../command.js';
 import { renderData, renderTable, useColour, writeSkipped } from '../output.js';
 import { safeText } from '../safe-text.js';
-import { age, conditionColumns, eventColumns, serviceColumns } from '../views.js';
+import { age, checkColumns, conditionColumns, eventColumns, maintenanceText, serviceColumns } from '../views.js';
 import { withStore } from '../with-store.js';
 import { nodeJson } from './nodes.js';
 import { endpointJson } from './services.js';
 import { eventJson } from './events.js';
 
-/** How many of the node's newest watcher events are shown. */
+/** How many of the node's newest events (watcher and node problem events together) are shown. */
 const RECENT_EVENTS = 10;
 
 /** What `describe node` gathers (its JSON/YAML shape adds `conditions`, `endpoints`, `events`, `watcherStatus` to the node). */
@@ -24,18 +25,20 @@ interface NodeDescription {
   node: ReturnType<typeof nodeViews>[number];
   conditions: Condition[];
   endpoints: EndpointRecord[];
-  events: NodeEvent[];
+  /** Newest first. */
+  events: FleetEvent[];
   status?: StatusRecord;
   errors: DecodeError[];
 }
 
-// Four prefix/key reads at one time: the node's keys, every endpoint, the watcher's status and events.
+// Five prefix/key reads at one time: the node's keys, every endpoint, the watcher's status, the watcher's
+// events and the node's problem events.
 async function describeNode(store: Store, keys: Keys, name: string): Promise<NodeDescription | undefined> {
   const [own, services, status, events] = await Promise.all([
     store.list(keys.node(name)),
     store.list(keys.services),
     store.get(keys.status(name)),
-    store.list(keys.watcherEvents),
+    readEvents(store, keys, { node: name }),
   ]);
   const snap = buildSnapshot(keys, [...own.kvs, ...services.kvs.filter((kv) => kv.key.endsWith(`/${name}`))]);
   const node = nodeViews(snap).find((n) => n.name === name);
@@ -49,22 +52,20 @@ async function describeNode(store: Store, keys: Keys, name: string): Promise<Nod
     if (r instanceof DecodeError) errors.push(r);
     else if (r?.kind === 'watcher-status') watcherStatus = r.record;
   }
-  const mine: NodeEvent[] = [];
-  for (const kv of events.kvs) {
-    const r = decodeKey(keys, kv);
-    if (r instanceof DecodeError) errors.push(r);
-    else if (r?.kind === 'watcher-event' && (r.record.node === name || r.record.nodes?.includes(name))) mine.push(r.record);
-  }
-  mine.sort((a, b) => a.time.localeCompare(b.time));
+  errors.push(...events.errors);
   return {
     node,
     conditions,
     endpoints: snap.endpoints.filter((e) => e.node === name),
-    events: mine.slice(-RECENT_EVENTS),
+    // kubectl describe's order: the newest first.
+    events: events.events.slice(-RECENT_EVENTS).reverse(),
     ...(watcherStatus ? { status: watcherStatus } : {}),
     errors,
   };
 }
+
+// The endpoints as `services` shows them, with the output (the deciding check's) in the narrow view too.
+const endpointColumns = serviceColumns.map((c) => (c.header === 'OUTPUT' ? { ...c, wide: false } : c));
 
 function indent(text: string): string {
   return text.trimEnd().split('\n').map((l) => `  ${l}`).join('\n') + '\n';
@@ -88,6 +89,7 @@ function renderDescription(d: NodeDescription, colour: boolean, wide: boolean): 
     ['OS', facts ? `${facts.os} ${facts.osRelease} (${facts.kernel}, ${facts.arch})` : '-'],
     ['Capacity', facts ? `${facts.cpus} CPUs, ${(facts.memoryBytes / 2 ** 30).toFixed(1)} GiB memory` : '-'],
     ['Watcher', d.status ? `${d.status.state} since ${d.status.since} (${d.status.reason || 'no reason'})` : '-'],
+    ['Maintenance', n.maintenance ? `${maintenanceText(n.maintenance)} (since ${n.maintenance.updatedAt})` : '-'],
   ];
   const w = Math.max(...fields.map(([k]) => k.length)) + 1;
   // Every value is record text: escaped like a table cell (not cut: this is the detailed view).
@@ -97,7 +99,9 @@ function renderDescription(d: NodeDescription, colour: boolean, wide: boolean): 
   };
   const opts = { colour, wide };
   section('Conditions', d.conditions.length ? renderTable(conditionColumns, d.conditions, opts) : undefined);
-  section('Endpoints', d.endpoints.length ? renderTable(serviceColumns, d.endpoints, opts) : undefined);
+  section('Endpoints', d.endpoints.length ? renderTable(endpointColumns, d.endpoints, opts) : undefined);
+  const checks = d.endpoints.flatMap((e) => (e.checks ?? []).map((check) => ({ service: e.service, check })));
+  section('Checks', checks.length ? renderTable(checkColumns, checks, opts) : undefined);
   section('Events', d.events.length ? renderTable(eventColumns, d.events, opts) : undefined);
   return out;
 }
@@ -108,6 +112,10 @@ export const describeCommand: Command = {
   summary: 'show one node in detail: facts, conditions, endpoints, recent events',
   usage: 'beacon describe node NAME [-o table|wide|json|yaml] [--etcd URLS] [--prefix P]',
   options: {},
+  maxArgs: 2,
+  flags: [],
+  exits: { usage: 'not "node NAME", or an invalid NAME', notFound: 'beacon has never seen the node', etcdUnavailable: 'etcd did not answer' },
+  examples: ['beacon describe node node1', 'beacon describe node node1 -o yaml'],
   run: (ctx) =>
     withStore(ctx, async ({ store, keys, format }) => {
       const [kind, name, ...extra] = ctx.positionals;

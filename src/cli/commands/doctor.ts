@@ -24,6 +24,10 @@ export const doctorCommand: Command = {
   summary: 'check this node\'s config, etcd, permissions and agent, saying how to fix each problem',
   usage: 'beacon doctor -c FILE [-o table|json]',
   options: {},
+  maxArgs: 1,
+  flags: [],
+  exits: { failure: 'a check failed (each finding says how to fix it)', usage: 'bad -o' },
+  examples: ['beacon doctor -c /etc/beacon/agent.yaml'],
   async run(ctx) {
     const format = ctx.values.output ?? 'table';
     if (format !== 'table' && format !== 'json') {

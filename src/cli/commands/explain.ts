@@ -29,6 +29,10 @@ export const explainCommand: Command = {
   summary: 'why a node is in its state: a timeline of its registration, changes, failure or leave, and hooks',
   usage: 'beacon explain node NAME [-o table|wide|json|yaml] [--etcd URLS] [--prefix P]',
   options: {},
+  maxArgs: 2,
+  flags: [],
+  exits: { usage: 'not "node NAME", or an invalid NAME', notFound: 'etcd holds nothing about the node', etcdUnavailable: 'etcd did not answer' },
+  examples: ['beacon explain node node1', 'beacon explain node node1 -o json'],
   run: (ctx) =>
     withStore(ctx, async ({ store, keys, format }) => {
       const [kind, name, ...extra] = ctx.positionals;

@@ -9,17 +9,7 @@ import { loadUnitFiles } from '../../ignition/unit-files.js';
 
 const USAGE = `beacon ignition --config agent.yaml --artifact-url URL --artifact-sha512 HEX
     [--spec ${IGNITION_SPECS.join('|')}] [--flavor ${Object.keys(flavors).join('|')}] [--merge existing.ign]
-    [--ca-file ca.pem] [--cert-file client.pem --key-file client-key.pem] [--watcher [--watcher-config watcher.yaml]]
-
-  --artifact-url URL      where the host fetches beacon.gz (http, https, s3, gs, tftp)
-  --artifact-sha512 HEX   sha512 of the decompressed executable (the first word of beacon.sha512)
-  --spec V                Ignition spec version of the output (default 3.3.0)
-  --flavor F              fcos: /usr/local/bin and afterburn; flatcar: /opt/bin and coreos-metadata (default fcos)
-  --merge FILE            add beacon to this Ignition config (JSON) instead of starting from an empty one
-  --ca-file, --cert-file, --key-file
-                          etcd client TLS files, installed root-only and handed to the units with LoadCredential=
-  --watcher               also install and enable beacon-watcher.service
-  --watcher-config FILE   the watcher's config (default: the agent config)`;
+    [--ca-file ca.pem] [--cert-file client.pem --key-file client-key.pem] [--watcher [--watcher-config watcher.yaml]]`;
 
 /** The `ignition` subcommand. */
 export const ignitionCommand: Command = {
@@ -38,6 +28,21 @@ export const ignitionCommand: Command = {
     watcher: { type: 'boolean' },
     'watcher-config': { type: 'string' },
   },
+  maxArgs: 0,
+  flags: [
+    ['--artifact-url URL', 'where the host fetches beacon.gz (http, https, s3, gs, tftp)'],
+    ['--artifact-sha512 HEX', 'sha512 of the decompressed executable (the first word of beacon.sha512)'],
+    ['--spec V', `Ignition spec version of the output (${IGNITION_SPECS.join(', ')}; default 3.3.0)`],
+    ['--flavor F', 'fcos: /usr/local/bin and afterburn; flatcar: /opt/bin and coreos-metadata (default fcos)'],
+    ['--merge FILE', 'add beacon to this Ignition config (JSON) instead of starting from an empty one'],
+    ['--ca-file FILE', 'etcd CA bundle, installed root-only and handed to the units with LoadCredential='],
+    ['--cert-file FILE', 'etcd client certificate (with --key-file), installed the same way'],
+    ['--key-file FILE', 'etcd client key (with --cert-file), installed the same way'],
+    ['--watcher', 'also install and enable beacon-watcher.service'],
+    ['--watcher-config FILE', "the watcher's config (default: the agent config)"],
+  ],
+  exits: { usage: 'a missing flag or an invalid config or file (the message names it)' },
+  examples: ['beacon ignition --config agent.yaml --artifact-url https://example.com/beacon.gz --artifact-sha512 "$(cut -d" " -f1 beacon.sha512)" > node.ign'],
   async run(ctx) {
     try {
       ctx.stdout.write(`${JSON.stringify(await build(ctx), null, 2)}\n`);

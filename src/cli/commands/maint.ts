@@ -1,10 +1,47 @@
 // `beacon maint enable|disable [--service NAME] --reason TEXT`: take the node (or one service) out of
 // service through the local agent, which stores the marker in etcd and shows `maintenance` health.
+// `beacon maint` alone lists what is in maintenance across the fleet, read from those markers in etcd.
 import { isValidName } from '../../etcd/keys.js';
 import { AgentApiError, MAX_REASON_CHARS, requestMaintenance, type MaintenanceState } from '../../agent/api.js';
-import { ExitCode, type Command } from '../command.js';
+import { inMaintenance, nodeViews, readRegistry, type NodeStatus } from '../../registry/reader.js';
+import { ExitCode, type Command, type CommandContext } from '../command.js';
+import { writeSkipped, writeView, type Column } from '../output.js';
 import { SOCKET_OPTION, agentAddress } from './check.js';
 import { safeText } from '../safe-text.js';
+import { age, toneOf } from '../views.js';
+import { withStore } from '../with-store.js';
+
+/** One row of the listing: the whole node, or one service of it, in maintenance. */
+interface MaintRow {
+  node: string;
+  status: NodeStatus;
+  /** null: the whole node. */
+  service: string | null;
+  reason: string;
+  since: string;
+}
+
+const maintColumns: Column<MaintRow>[] = [
+  { header: 'NODE', get: (r) => r.node },
+  { header: 'STATUS', get: (r) => r.status, tone: (r) => toneOf(r.status) },
+  { header: 'SCOPE', get: (r) => (r.service === null ? 'node' : `service ${r.service}`) },
+  { header: 'REASON', get: (r) => r.reason },
+  { header: 'AGE', get: (r) => age(r.since) },
+];
+
+// Every marker in etcd (one read of the nodes prefix), a row per node or service in maintenance.
+function list(ctx: CommandContext): Promise<number> {
+  return withStore(ctx, async ({ store, keys, config, format }) => {
+    const snap = await readRegistry(store, keys);
+    writeSkipped(ctx.stderr, snap.errors);
+    const rows = inMaintenance(nodeViews(snap)).flatMap(({ name, status, maintenance: m }) => [
+      ...(m.reason !== null ? [{ node: name, status, service: null, reason: m.reason, since: m.updatedAt }] : []),
+      ...Object.entries(m.services).map(([service, reason]) => ({ node: name, status, service, reason, since: m.updatedAt })),
+    ]);
+    writeView(ctx.stdout, format, maintColumns, rows, (r) => ({ ...r }), { stderr: ctx.stderr, message: `nothing in maintenance under ${config.prefix || '/'}` });
+    return ExitCode.ok;
+  });
+}
 
 function describe(m: MaintenanceState): string {
   const parts = [
@@ -18,16 +55,32 @@ function describe(m: MaintenanceState): string {
 /** The `maint` subcommand. */
 export const maintCommand: Command = {
   name: 'maint',
-  summary: 'put this node (or one service) into maintenance, or take it out, through the local agent',
-  usage: 'beacon maint enable|disable [--service NAME] --reason TEXT [--socket PATH] [--token-file FILE] [-c FILE]',
+  summary: 'list what is in maintenance; put this node (or one service) into maintenance or take it out',
+  usage: 'beacon maint [enable|disable [--service NAME] --reason TEXT [--socket PATH] [--token-file FILE]] [-o table|wide|json|yaml] [-c FILE]',
   options: { service: { type: 'string' }, reason: { type: 'string' }, ...SOCKET_OPTION },
+  maxArgs: 1,
+  flags: [
+    ['--service NAME', 'only this service, not the whole node'],
+    ['--reason TEXT', "why (required to enable; shown in the endpoints' output)"],
+    ['--socket PATH', "the agent's local API socket (as for beacon check)"],
+    ['--token-file FILE', 'the API token (as for beacon check)'],
+  ],
+  exits: {
+    failure: 'the agent cannot be reached or refuses',
+    usage: 'bad arguments',
+    notFound: 'the agent does not offer that service',
+    etcdUnavailable: 'etcd did not answer (the listing, without arguments)',
+  },
+  examples: ['beacon maint', 'beacon maint enable --reason "kernel upgrade"', 'beacon maint disable --service web'],
   async run(ctx) {
-    const [action, ...extra] = ctx.positionals;
+    const [action] = ctx.positionals;
     const fail = (msg: string) => {
       ctx.stderr.write(`beacon maint: ${msg}\n\nUsage: ${maintCommand.usage}\n`);
       return ExitCode.usage;
     };
-    if ((action !== 'enable' && action !== 'disable') || extra.length > 0) return fail('expected enable or disable');
+    const changing = ['service', 'reason', 'socket', 'token-file'].filter((f) => ctx.values[f] !== undefined);
+    if (action === undefined && changing.length === 0) return list(ctx);
+    if (action !== 'enable' && action !== 'disable') return fail(`expected enable or disable${action === undefined ? ` with --${changing[0]}` : ''}`);
     const service = ctx.values.service;
     if (service !== undefined && (typeof service !== 'string' || !isValidName(service))) return fail(`invalid service name ${JSON.stringify(service)}`);
     const reason = typeof ctx.values.reason === 'string' ? ctx.values.reason.trim() : undefined;

@@ -21,19 +21,6 @@ const USAGE = [
   '            [--dns-domain D] [--dns-prefix /skydns] [-o script|json|yaml]',
   '            [--passwords-out FILE | --no-passwords] [--apply [--prune] [--enable-auth]]',
   '            [--etcd URLS] [--user root[:PASS]] [--root-password-file FILE]',
-  '',
-  'Prints (or with --apply, makes) one etcd role and user per node (beacon-node-NAME: its own keys only),',
-  'beacon-watcher (reads the prefix, writes watcher/) and beacon-reader (reads only).',
-  '  --agent-config FILE    an agent config: its node name, services and dns section (repeatable)',
-  '  --node NAME[:SVC,...]  a node and the services it registers (repeatable)',
-  '  --passwords-out FILE   generate a password per user (kept for users already in FILE); FILE gets',
-  '                         "user:password" lines, mode 0600. Passwords are never printed or logged.',
-  '  --no-passwords         users without passwords (mutual TLS: etcd maps the certificate CN to the user)',
-  '  --apply                make etcd match the plan: idempotent, revokes permissions no longer planned',
-  '  --prune                with --apply: delete beacon-node-* roles and users of nodes not listed',
-  '  --enable-auth          with --apply: create the root user if missing (password from',
-  '                         --root-password-file or $BEACON_ROOT_PASSWORD) and enable authentication',
-  '  --user root[:PASS]     credentials for --apply once auth is on (or $ETCDCTL_USER, or the config)',
 ].join('\n');
 
 /** The `rbac` subcommand. */
@@ -54,6 +41,22 @@ export const rbacCommand: Command = {
     user: { type: 'string' },
     'root-password-file': { type: 'string' },
   },
+  maxArgs: 0,
+  flags: [
+    ['--agent-config FILE', 'an agent config: its node name, services and dns section (repeatable)'],
+    ['--node NAME[:SVC,...]', 'a node and the services it registers (repeatable)'],
+    ['--dns-domain D', 'the SkyDNS domain of the --node nodes\' records'],
+    ['--dns-prefix P', 'the SkyDNS key path (default /skydns)'],
+    ['--passwords-out FILE', 'generate a password per user (kept for users already in FILE); "user:password" lines, mode 0600'],
+    ['--no-passwords', 'users without passwords (mutual TLS: etcd maps the certificate CN to the user)'],
+    ['--apply', 'make etcd match the plan: idempotent, revokes permissions no longer planned'],
+    ['--prune', 'with --apply: delete beacon-node-* roles and users of nodes not listed'],
+    ['--enable-auth', 'with --apply: create root if missing (--root-password-file or $BEACON_ROOT_PASSWORD) and enable auth'],
+    ['--user root[:PASS]', 'credentials for --apply once auth is on (or $ETCDCTL_USER, or the config)'],
+    ['--root-password-file FILE', "root's password for --enable-auth"],
+  ],
+  exits: { failure: 'applying failed', usage: 'bad flags or config', etcdUnavailable: 'etcd did not answer' },
+  examples: ['beacon rbac --node a:web --node b:web,api', 'beacon rbac --agent-config a.yaml --passwords-out pw.txt --apply --etcd https://10.0.0.1:2379'],
   run,
 };
 

@@ -91,6 +91,20 @@ export const renderCommand: Command = {
     timeout: { type: 'string' },
     'health-file': { type: 'string' },
   },
+  maxArgs: 0,
+  flags: [
+    ['-t, --template FILE', 'the Handlebars template (context: services, passing, nodes)'],
+    ['--out FILE', 'the file kept rendered'],
+    ['--service NAME', 'follow and render only this service (repeatable)'],
+    ['--check-cmd CMD', 'check the staged file before it replaces --out ({{staged}} is its quoted path; run by sh -c)'],
+    ['--reload-cmd CMD', 'run after each install (retried until it succeeds)'],
+    ['--once', 'render once and exit'],
+    ['--debounce DURATION', 'wait this long after a change before rendering (default 500ms)'],
+    ['--timeout DURATION', 'bound on each command (default 30s)'],
+    ['--health-file FILE', "the renderer's status as JSON, rewritten on every change"],
+  ],
+  exits: { failure: '--once: render, check, write or reload failed', usage: 'bad flags or template syntax', etcdUnavailable: '--once: etcd did not answer' },
+  examples: ['beacon render -t haproxy.cfg.hbs --out /etc/haproxy/haproxy.cfg --check-cmd "haproxy -c -f {{staged}}" --reload-cmd "systemctl reload haproxy"'],
   async run(ctx) {
     const templateFile = flag(ctx, 'template');
     const out = flag(ctx, 'out');

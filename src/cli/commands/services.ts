@@ -22,6 +22,7 @@ export function endpointJson(e: EndpointRecord): Record<string, unknown> {
     since: e.since,
     tags: e.tags,
     meta: e.meta,
+    checks: e.checks ?? [],
   };
 }
 
@@ -31,8 +32,12 @@ export const servicesCommand: Command = {
   summary: 'list service endpoints (all, or one service with NAME)',
   usage: 'beacon services [NAME] [-o table|wide|json|yaml] [--etcd URLS] [--prefix P]',
   options: {},
+  maxArgs: 1,
+  flags: [],
+  exits: { usage: 'an invalid NAME', etcdUnavailable: 'etcd did not answer' },
+  examples: ['beacon services', 'beacon services web -o wide'],
   run: (ctx) =>
-    withStore(ctx, async ({ store, keys, format }) => {
+    withStore(ctx, async ({ store, keys, config, format }) => {
       const name = ctx.positionals[0];
       if (name !== undefined && !isValidName(name)) {
         ctx.stderr.write(`beacon services: invalid service name ${JSON.stringify(name)}\n`);
@@ -40,7 +45,9 @@ export const servicesCommand: Command = {
       }
       const { endpoints, errors } = await listEndpoints(store, keys, name);
       writeSkipped(ctx.stderr, errors);
-      writeView(ctx.stdout, format, serviceColumns, endpoints, endpointJson);
+      const under = config.prefix || '/';
+      const message = name === undefined ? `no services found under ${under}` : `no endpoints of service "${name}" found under ${under}`;
+      writeView(ctx.stdout, format, serviceColumns, endpoints, endpointJson, { stderr: ctx.stderr, message });
       return ExitCode.ok;
     }),
 };

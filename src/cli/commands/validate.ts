@@ -12,6 +12,10 @@ export const validateCommand: Command = {
   summary: 'check a config file without running anything (exit 2 on errors)',
   usage: 'beacon validate FILE',
   options: {},
+  maxArgs: 1,
+  flags: [],
+  exits: { failure: 'interrupted', usage: 'FILE missing or invalid (every problem is printed)' },
+  examples: ['beacon validate /etc/beacon/agent.yaml'],
   async run(ctx) {
     const file = ctx.positionals[0] ?? ctx.values.config;
     if (typeof file !== 'string') {

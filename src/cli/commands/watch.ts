@@ -81,6 +81,10 @@ export const watchCommand: Command = {
   summary: 'print every change under the prefix as it happens, one line each',
   usage: 'beacon watch [-o table|wide|json|yaml] [--etcd URLS] [--prefix P]',
   options: {},
+  maxArgs: 0,
+  flags: [],
+  exits: { etcdUnavailable: 'etcd did not answer (at start)' },
+  examples: ['beacon watch', 'beacon watch -o json | jq .kind'],
   run: (ctx) =>
     withStore(ctx, async ({ store, keys, format }) => {
       const colour = useColour(ctx.stdout);

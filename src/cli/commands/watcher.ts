@@ -18,6 +18,10 @@ export const watcherCommand: Command = {
   summary: 'watch the registry: report NodeFailed/NodeLeft/... events and run hooks (one leader among watchers)',
   usage: 'beacon watcher [--config FILE] [--etcd URLS] [--prefix P] [--log-level L] [--listen HOST:PORT]',
   options: { listen: { type: 'string' } },
+  maxArgs: 0,
+  flags: [['--listen HOST:PORT', 'serve /healthz, /metrics and /http_sd here (wins over the config\'s http.listen)']],
+  exits: { failure: 'the listen address cannot be bound', usage: 'invalid config or --listen' },
+  examples: ['beacon watcher --config /etc/beacon/watcher.yaml --listen 127.0.0.1:9102'],
   async run(ctx) {
     let cfg: WatcherFileConfig;
     try {
