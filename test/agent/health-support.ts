@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { EtcdCluster, waitFor } from '../helpers/etcd.js';
-import { BeaconProcess, beacon, writeConfig } from '../helpers/process.js';
+import { BeaconProcess, beaconAsync, writeConfig } from '../helpers/process.js';
 
 /** An HTTP server on 127.0.0.1:0 answering every request with `status` (changeable). */
 export interface FlipServer {
@@ -111,8 +111,8 @@ export function keysUnder(etcd: EtcdCluster, prefix: string): string[] {
 }
 
 /** One endpoint as `beacon services NAME -o json` prints it. */
-export function endpointVia(etcd: EtcdCluster, prefix: string, service: string): Record<string, unknown> | undefined {
-  const r = beacon(['services', service, '-o', 'json', '--etcd', etcd.endpoints, '--prefix', prefix]);
+export async function endpointVia(etcd: EtcdCluster, prefix: string, service: string): Promise<Record<string, unknown> | undefined> {
+  const r = await beaconAsync(['services', service, '-o', 'json', '--etcd', etcd.endpoints, '--prefix', prefix]);
   if (r.code !== 0) throw new Error(`beacon services failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as Record<string, unknown>[])[0];
 }
@@ -126,8 +126,8 @@ export async function waitHealth(
   timeoutMs = 15_000,
 ): Promise<Record<string, unknown>> {
   return waitFor(
-    () => {
-      const e = endpointVia(etcd, prefix, service);
+    async () => {
+      const e = await endpointVia(etcd, prefix, service);
       return e?.health === health ? e : undefined;
     },
     { timeoutMs, intervalMs: 200, what: `${service} ${health}` },

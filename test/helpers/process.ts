@@ -1,5 +1,5 @@
 // Run `beacon` as a real process in tests and read its JSON log lines.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +28,19 @@ export function beacon(args: string[], env: NodeJS.ProcessEnv = {}): { code: num
     timeout: 30_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * `beacon` without blocking the event loop: a test that serves HTTP or TCP to the agent from its own
+ * process must keep answering while it polls (a blocked loop makes the agent's probes time out).
+ */
+export function beaconAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BEACON_BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 /** A long-running `beacon` command with its whole stdout and stderr kept as text (for human output). */
