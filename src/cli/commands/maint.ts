@@ -1,7 +1,8 @@
 // `beacon maint enable|disable [--service NAME] --reason TEXT`: take the node (or one service) out of
 // service through the local agent, which stores the marker in etcd and shows `maintenance` health.
 import { isValidName } from '../../etcd/keys.js';
-import { AgentApiError, MAX_REASON_CHARS, requestMaintenance, type MaintenanceState } from '../../agent/api.js';
+import { MAX_REASON_CHARS, type MaintenanceState } from '../../agent/api.js';
+import { AgentApiError, requestMaintenance } from '../../client/agent-api.js';
 import { ExitCode, type Command } from '../command.js';
 import { SOCKET_OPTION, agentAddress } from './check.js';
 import { safeText } from '../safe-text.js';
