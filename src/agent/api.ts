@@ -4,7 +4,7 @@
 //   GET /v1/maintenance                                            what is in maintenance now
 // It outlives config reloads (the checks behind it are rebuilt; the socket stays). Local only by
 // construction: the socket's file mode, or a loopback address checked by the config; browsers, DNS
-// rebinding and (with `api.token`) callers without the token are refused first (api-guard.ts).
+// rebinding and (with `api.token`) callers without the token are refused first (src/util/api-guard.ts).
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import http from 'node:http';
 import { dirname } from 'node:path';
@@ -15,7 +15,7 @@ import { BodyTooLarge, parseStatusWord, readBody, removeStaleSocket } from '../c
 import { UnknownCheckError } from '../checks/ttl.js';
 import { OUTPUT_CAP_BYTES } from '../util/output.js';
 import type { HealthStatus } from '../types.js';
-import { afterBody, refuseContentType, refuseEarly, type GuardPolicy, type Refusal } from './api-guard.js';
+import { afterBody, refuseContentType, refuseEarly, type GuardPolicy, type Refusal } from '../util/api-guard.js';
 
 /** What is in maintenance: the whole node (a reason, or null) and single services (name → reason). */
 export interface MaintenanceState {
@@ -195,61 +195,4 @@ export class AgentApi {
     this.lastRefusalWarn = Date.now();
     this.log.warn(fields, 'local API request refused');
   }
-}
-
-/** The local API refused a request (statusCode) or could not be reached (statusCode undefined). */
-export class AgentApiError extends BeaconError {
-  constructor(
-    message: string,
-    readonly statusCode?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/**
- * Turn maintenance on (`reason`) or off (null) through the local agent; resolves what is in maintenance
- * after. `note` (why it ends, say) only goes to the agent's log.
- */
-export async function requestMaintenance(
-  address: ApiAddress,
-  service: string | undefined,
-  reason: string | null,
-  { note, token, timeoutMs = 5_000 }: { note?: string; token?: string; timeoutMs?: number } = {},
-): Promise<MaintenanceState> {
-  const body = JSON.stringify({ ...(service !== undefined ? { service } : {}), reason, ...(note !== undefined ? { note } : {}) });
-  const where = 'socketPath' in address ? address.socketPath : `${address.host}:${address.port}`;
-  const { code, text } = await new Promise<{ code: number; text: string }>((resolve, reject) => {
-    const req = http.request(
-      {
-        ...('socketPath' in address ? { socketPath: address.socketPath } : { host: address.host, port: address.port }),
-        method: 'PUT',
-        path: '/v1/maintenance',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        },
-        signal: AbortSignal.timeout(timeoutMs),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', (err) => reject(new AgentApiError(`cannot reach the beacon agent at ${where}: ${err.message}`, undefined, { cause: err })));
-    req.end(body);
-  });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (code === 200 && typeof parsed === 'object' && parsed !== null) return parsed as MaintenanceState;
-  const error = (parsed as { error?: unknown } | undefined)?.error;
-  throw new AgentApiError(`agent refused the request (${code}): ${typeof error === 'string' ? error : text.trim()}`, code);
 }

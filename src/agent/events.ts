@@ -1,16 +1,15 @@
 // Node problem events to etcd: `<prefix>/v1/events/<node>/<id>`, under an events lease of their own so
 // they expire by themselves (and outlive the node lease long enough to be read after a failure).
 //
-// One lease at a time, never kept alive: it is granted with TTL = 1.25 × retention and used for new
-// writes during its first quarter of retention, then replaced by a fresh one. So every event stays at
-// least `retention` and at most 1.25 × retention, at most five leases exist at once, and a flood costs
-// no lease per event. An updated event (same id, higher count) is rewritten under the current lease.
+// One rotating retention lease (src/etcd/retention-lease.ts), replaced every quarter of retention: every
+// event stays at least `retention` and at most 1.25 × retention, at most five leases exist at once, and a
+// flood costs no lease per event. An updated event (same id, higher count) is rewritten under the current lease.
 // Writes are batched (one transaction per monitor flush) and retried with backoff while etcd is away;
 // what waits is bounded (newest kept per id, oldest ids dropped past the cap).
 import type { Logger } from 'pino';
-import { EtcdUnavailableError, LeaseLostError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { Store } from '../etcd/store.js';
+import { RetentionLease } from '../etcd/retention-lease.js';
 import { encode } from '../registry/codec.js';
 import type { ProblemEvent } from '../problems/types.js';
 import { Backoff, Wakeup, sleep } from '../util/time.js';
@@ -45,19 +44,23 @@ export interface EventLogStats {
 export class EventLog {
   private readonly pending = new Map<string, ProblemEvent>();
   private readonly wakeup = new Wakeup();
-  private lease: { id: string; useUntil: number } | undefined;
+  private readonly lease: RetentionLease;
   private readonly counters: EventLogStats = { writes: 0, puts: 0, leases: 0, dropped: 0 };
   private readonly log: Logger;
-  private readonly now: () => number;
 
   constructor(private readonly options: EventLogOptions) {
     this.log = options.log.child({ component: 'events' });
-    this.now = options.now ?? Date.now;
+    this.lease = new RetentionLease(options.store, {
+      retentionMs: options.retentionMs,
+      renewEveryMs: options.retentionMs / 4,
+      onGrant: (lease, ttl) => this.log.info({ lease, ttl }, 'events lease granted'),
+      ...(options.now ? { now: options.now } : {}),
+    });
   }
 
   /** The lease TTL in seconds: retention plus the quarter during which the lease takes new events. */
   get leaseTtlSeconds(): number {
-    return Math.ceil((this.options.retentionMs * 1.25) / 1000);
+    return this.lease.ttlSeconds;
   }
 
   /** Queue events for writing (LogMonitor's onEvents); a newer count of the same id replaces the older. */
@@ -76,7 +79,7 @@ export class EventLog {
 
   /** Counters (see EventLogStats). */
   stats(): EventLogStats {
-    return { ...this.counters };
+    return { ...this.counters, leases: this.lease.grants };
   }
 
   /** Write what is queued until `signal` aborts; then one last attempt for what is still waiting. */
@@ -109,16 +112,8 @@ export class EventLog {
     const batch = [...this.pending.values()];
     this.pending.clear();
     try {
-      let lease = await this.currentLease();
-      try {
-        await this.put(batch, lease);
-      } catch (err) {
-        if (!(err instanceof LeaseLostError)) throw err;
-        // Revoked by hand, or etcd's lease state lost: take a new lease and write again.
-        this.lease = undefined;
-        lease = await this.currentLease();
-        await this.put(batch, lease);
-      }
+      // Revoked by hand, or etcd's lease state lost: written again under a new lease.
+      await this.lease.use((lease) => this.put(batch, lease));
     } catch (err) {
       // Put back what no newer report replaced meanwhile, oldest first.
       const newer = new Map(this.pending);
@@ -136,16 +131,5 @@ export class EventLog {
     this.counters.writes++;
     this.counters.puts += puts.length;
     this.log.debug({ events: puts.length, lease }, 'events written');
-  }
-
-  private async currentLease(): Promise<string> {
-    const now = this.now();
-    if (this.lease && now < this.lease.useUntil) return this.lease.id;
-    const grant = await this.options.store.grant(this.leaseTtlSeconds);
-    if (grant.ttl <= 0) throw new EtcdUnavailableError('events lease not granted');
-    this.counters.leases++;
-    this.lease = { id: grant.id, useUntil: now + this.options.retentionMs / 4 };
-    this.log.info({ lease: grant.id, ttl: grant.ttl }, 'events lease granted');
-    return grant.id;
   }
 }

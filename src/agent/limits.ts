@@ -1,7 +1,7 @@
 // What a config makes the agent write, checked against what etcd and beacon's readers accept, before
-// anything runs (`beacon validate`, the agent's start, a reload). A config past these limits used to pass
-// validation and then never register (etcd refused the transaction) or show the node as `failed`
-// (readers refused the record): both are config errors naming the field instead.
+// anything runs (`beacon validate`, the agent's start, a reload). A config past these limits would pass
+// validation and then never register (etcd refuses the transaction) or show the node as `failed`
+// (readers refuse the record): both are config errors naming the field instead.
 import type { AgentConfig } from '../config/types.js';
 import { formatBytes } from '../util/file.js';
 import { ConfigError } from '../errors.js';

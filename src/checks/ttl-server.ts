@@ -1,6 +1,6 @@
-// The agent's local check API: `PUT /v1/check/<id>` with `{"status": "passing", "note": "..."}`
-// over a unix socket (or a loopback port), so `beacon check pass|warn|fail ID` and apps can feed ttl
-// checks. Local only by construction: a unix socket's file mode, or a loopback address.
+// `PUT /v1/check/<id>` for one TtlBoard alone (HealthChecks' `api` option), over a unix socket or a
+// loopback port. The agent serves the same route from its local API (src/agent/api.ts), which also uses
+// the helpers below; src/client/agent-api.ts is the one client of both.
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -9,7 +9,7 @@ import { BeaconError } from '../errors.js';
 import type { HealthStatus } from '../types.js';
 import { OUTPUT_CAP_BYTES } from '../util/output.js';
 import { UnknownCheckError, type TtlBoard } from './ttl.js';
-import { afterBody, refuseContentType, refuseEarly } from '../agent/api-guard.js';
+import { afterBody, refuseContentType, refuseEarly } from '../util/api-guard.js';
 
 /** Where the check API listens: a unix socket path, or a loopback host and port (0 picks one). */
 export type CheckApiAddress = { socketPath: string; mode?: number } | { host: string; port: number };
@@ -109,7 +109,7 @@ export class TtlServer {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(`${JSON.stringify(body)}\n`);
     };
-    // The agent API's rules against browsers and rebound hosts (src/agent/api-guard.ts); no token here.
+    // The agent API's rules against browsers and rebound hosts (src/util/api-guard.ts); no token here.
     const policy = { tcp: 'host' in this.address };
     const early = refuseEarly(req, policy);
     if (early) return afterBody(req, () => reply(early.code, { error: early.error }));
@@ -184,62 +184,4 @@ export async function removeStaleSocket(path: string): Promise<void> {
   });
   if (alive) throw new BeaconError(`check API socket ${path} is in use (is another agent running?)`);
   await unlink(path);
-}
-
-/** A report the agent refused or could not take. */
-export class CheckReportError extends BeaconError {
-  constructor(
-    message: string,
-    /** HTTP status from the agent (404 unknown check, 400 bad request), or undefined when unreachable. */
-    readonly statusCode?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** Report a ttl check's status to the local agent (used by `beacon check pass|warn|fail ID`); `token` is sent as a bearer token. */
-export async function reportCheck(
-  address: CheckApiAddress,
-  id: string,
-  status: HealthStatus,
-  note: string | undefined,
-  { signal, token, timeoutMs = 5_000 }: { signal?: AbortSignal; token?: string; timeoutMs?: number } = {},
-): Promise<void> {
-  const body = JSON.stringify({ status, ...(note !== undefined ? { note } : {}) });
-  const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
-  const where = 'socketPath' in address ? address.socketPath : `${address.host}:${address.port}`;
-  const { code, text } = await new Promise<{ code: number; text: string }>((resolve, reject) => {
-    const req = http.request(
-      {
-        ...('socketPath' in address ? { socketPath: address.socketPath } : { host: address.host, port: address.port }),
-        method: 'PUT',
-        path: `/v1/check/${encodeURIComponent(id)}`,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          // The agent's api.token, when it has one (src/agent/api-guard.ts).
-          ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        },
-        signal: AbortSignal.any(signals),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', (err) => reject(new CheckReportError(`cannot reach the beacon agent at ${where}: ${err.message}`, undefined, { cause: err })));
-    req.end(body);
-  });
-  if (code === 200) return;
-  let message = text.trim();
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown };
-    if (typeof parsed.error === 'string') message = parsed.error;
-  } catch {
-    // Not JSON: use the raw text.
-  }
-  throw new CheckReportError(`agent refused the report (${code}): ${message}`, code);
 }

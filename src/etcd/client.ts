@@ -12,7 +12,7 @@ const GRPC_KEEPALIVE_TIMEOUT_MS = 2_000;
 
 // etcd3 sends each call to a random member and does not fail over, so a hung member (stopped, or cut
 // off without a refusal) costs a third of all calls their whole deadline, and an agent's keepalives
-// miss their TTL while two healthy members answer (the fault suite's leader SIGSTOP). A member whose
+// miss their TTL while two healthy members answer (a SIGSTOPped leader does this). A member whose
 // call just timed out or could not be reached is therefore skipped for a second, then tried once more.
 // Only with several members: a lone member has nothing to skip to, and skipping it only delays recovery.
 const MEMBER_COOLDOWN_MS = 1_000;

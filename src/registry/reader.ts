@@ -5,6 +5,7 @@ import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
 import type { Condition, EndpointRecord, MaintenanceRecord, NodeIdentity, NodeRecord } from '../types.js';
 import { decodeKey } from './codec.js';
+import { leftGracefully } from './leave.js';
 
 /** What is known of one node name: its live record (if registered) and its identity. */
 export interface NodeEntry {
@@ -102,7 +103,7 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
 /** The status of a node entry: registered, or gone gracefully (leave marker on its lease), or failed. */
 export function nodeStatus(e: NodeEntry): NodeStatus {
   if (e.live) return e.live.state === 'leaving' ? 'leaving' : 'up';
-  if (e.identity?.left && e.identity.left.lease === e.identity.lease) return 'left';
+  if (leftGracefully(e.identity, e.identity?.lease)) return 'left';
   return 'failed';
 }
 

@@ -178,8 +178,8 @@ export class Registration extends EventEmitter {
   // Send keepalives when due (from `due` on) until `work` settles; returns when the next one is due.
   // A write can hang for the whole request timeout (2 s by default) on a stopped etcd member, and a
   // failed one backs off for up to 1 s: with keepalives waiting behind it, a lease of a few seconds
-  // expired while the agent was connected to a healthy majority (the fault suite's etcd-leader SIGSTOP
-  // with a 3 s TTL: a false NodeFailed).
+  // would expire while the agent is connected to a healthy majority (a SIGSTOPped etcd leader with a
+  // 3 s TTL: a false NodeFailed).
   private async keepingAlive(work: Promise<unknown>, due: number): Promise<{ next: number; failed: boolean; err?: unknown }> {
     let settled = false;
     const outcome = work.then(
@@ -291,8 +291,8 @@ export class Registration extends EventEmitter {
     // A lease given up at our deadline may still be alive: a new etcd leader gives every lease its full
     // TTL again, a restarted etcd restores them from disk. Try it first, with the short keepalive
     // deadline: grant and txn calls can hang on a stopped member for the whole request timeout while the
-    // old lease runs out, and a lease taken back is no failure for the watchers (the fault suite's etcd
-    // leader SIGSTOP: elections of ~3 s under load outlasted a 3 s TTL's deadline).
+    // old lease runs out, and a lease taken back is no failure for the watchers (with an etcd leader
+    // SIGSTOPped, an election of ~3 s under load can outlast a 3 s TTL's deadline).
     // It is kept until etcd says it is gone, however long the outage: a restarted etcd restores leases
     // from disk whatever their age, and asking costs one keepalive, where a grant is a raft write.
     if (this.lostLease) {
@@ -359,7 +359,7 @@ export class Registration extends EventEmitter {
       // Our own lease, lost by our deadline during an etcd outage, may still be alive: etcd restores
       // leases from disk after a restart and a new etcd leader gives each its full TTL again. Keep it:
       // revoking it deletes the live record without a leave marker, which every watcher must report as
-      // NodeFailed (the fault suite saw every live node "fail" after a whole-cluster restart).
+      // NodeFailed (after a whole-cluster restart, every live node would "fail").
       // A pid is only unique within its PID namespace: an agent in another one (a container, `unshare
       // --pid`) can have our pid, or one that looks dead from here. Only a lease this process granted is ours.
       if ((rec as { pid: number }).pid === this.self.pid && this.ownLeases.includes(holder.lease)) {

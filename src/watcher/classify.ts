@@ -6,6 +6,7 @@ import type { NodeIdentity } from '../types.js';
 import { SCHEMA_VERSION } from '../types.js';
 import { eventId, type DetectedBy, type EventType, type NodeEvent, type StatusRecord, type WatchedState } from './events.js';
 import type { DeletedLive, LiveEntry } from './model.js';
+import { leftGracefully } from '../registry/leave.js';
 
 /** Everything known about one node at one moment. */
 export interface Observation {
@@ -120,7 +121,7 @@ function gone(
 
   const graceful =
     deleted?.record?.state === 'leaving' ||
-    (identity?.left != null && identity.left.lease === lost) ||
+    leftGracefully(identity, lost) ||
     (status?.state === 'leaving' && status.lease === lost);
   if (!graceful) {
     if (leaseTtl === undefined) return { events: [], checkLease: lost };

@@ -1,11 +1,13 @@
 // The leader's writes: node statuses, events and reaction progress. Every write is a transaction that
 // carries the election fence (so a deposed leader's late writes never land) and a compare on the record's
-// mod revision (so each step happens once). Events and finished reactions go under one retention lease
-// that is re-granted periodically: they expire after `retention`, with no lease per event.
+// mod revision (so each step happens once). Events and finished reactions go under one rotating retention
+// lease (src/etcd/retention-lease.ts), replaced every tenth of retention: they expire after `retention`,
+// with no lease per event.
 import type { Logger } from 'pino';
-import { DecodeError, LeaseLostError } from '../errors.js';
+import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { Compare, KeyValue, Store, TxnOp } from '../etcd/store.js';
+import { RetentionLease } from '../etcd/retention-lease.js';
 import type { Election } from './election.js';
 import {
   decodeEvent,
@@ -42,19 +44,22 @@ export type JournalGarbage = (err: DecodeError, kv: KeyValue) => void;
 
 /** The leader's record keeper. */
 export class Journal {
-  private lease: { id: string; grantedAt: number } | undefined;
-  private granting: Promise<string> | undefined;
-  private readonly rotateMs: number;
+  private readonly retention: RetentionLease;
 
   constructor(
     private readonly store: Store,
     private readonly keys: Keys,
     private readonly election: Election,
-    private readonly retentionMs: number,
+    retentionMs: number,
     private readonly onGarbage: JournalGarbage,
     private readonly log: Logger,
   ) {
-    this.rotateMs = Math.max(1_000, Math.floor(retentionMs / 10));
+    this.retention = new RetentionLease(store, {
+      retentionMs,
+      renewEveryMs: Math.max(1_000, Math.floor(retentionMs / 10)),
+      onGrant: (lease, ttl) => this.log.debug({ lease, ttl }, 'retention lease granted'),
+      onLost: (lease) => this.log.info({ lease }, 'retention lease gone; granting a new one'),
+    });
   }
 
   /** Every status record, by node. */
@@ -182,35 +187,7 @@ export class Journal {
   }
 
   // Run `fn` with the current retention lease; re-grant when it is due or gone (once per call).
-  private async withRetentionLease<T>(fn: (lease: string) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const lease = await this.retentionLease();
-      try {
-        return await fn(lease);
-      } catch (err) {
-        if (!(err instanceof LeaseLostError) || attempt > 0) throw err;
-        this.log.info({ lease }, 'retention lease gone; granting a new one');
-        this.lease = undefined;
-      }
-    }
-  }
-
-  private async retentionLease(): Promise<string> {
-    // The leader records several nodes at once: they share one grant instead of each granting a lease.
-    if (this.granting) return this.granting;
-    this.granting = this.currentLease().finally(() => (this.granting = undefined));
-    return this.granting;
-  }
-
-  private async currentLease(): Promise<string> {
-    const now = Date.now();
-    if (!this.lease || now - this.lease.grantedAt >= this.rotateMs) {
-      // Each event lives at least `retention`: the lease outlasts its last use by that much.
-      const ttl = Math.ceil((this.retentionMs + this.rotateMs) / 1000);
-      const g = await this.store.grant(ttl);
-      this.lease = { id: g.id, grantedAt: now };
-      this.log.debug({ lease: g.id, ttl: g.ttl }, 'retention lease granted');
-    }
-    return this.lease.id;
+  private withRetentionLease<T>(fn: (lease: string) => Promise<T>): Promise<T> {
+    return this.retention.use(fn);
   }
 }

@@ -22,6 +22,7 @@ import {
   type RevocationEvidence,
   type StatusRecord,
 } from './events.js';
+import { leftGracefully } from '../registry/leave.js';
 import { NodeFeed } from './feed.js';
 import { HistoryWriter, outcomeText, type HistoryEntry } from './history.js';
 import { hookRunners } from './hooks/index.js';
@@ -205,7 +206,10 @@ export class Watcher {
       // A live key that fails the schema says neither up nor gone: `unknown`, like an unreadable identity.
       if (live) out.set(n, !live.record ? 'unknown' : live.record.state === 'leaving' ? 'leaving' : 'up');
       else if (this.model.badIdentity.has(n)) out.set(n, 'unknown');
-      else out.set(n, this.model.identity.get(n)?.left ? 'left' : 'failed');
+      else {
+        const identity = this.model.identity.get(n);
+        out.set(n, leftGracefully(identity, identity?.lease) ? 'left' : 'failed');
+      }
     }
     return out;
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AgentApi, type AgentApiHandler, type MaintenanceState } from '../../src/agent/api.js';
-import { bearerMatches } from '../../src/agent/api-guard.js';
+import { bearerMatches } from '../../src/util/api-guard.js';
 import type { ApiConfig } from '../../src/config/api.js';
 import { UnknownCheckError } from '../../src/checks/ttl.js';
 import { createLogger } from '../../src/log.js';

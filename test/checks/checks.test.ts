@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { HealthChecks } from '../../src/checks/checks.js';
 import type { EndpointHealthState } from '../../src/checks/health.js';
 import { parseChecks } from '../../src/checks/spec.js';
-import { reportCheck } from '../../src/checks/ttl-server.js';
+import { reportCheck } from '../../src/client/agent-api.js';
 import { waitFor } from '../helpers/etcd.js';
 import { silent, tempDir } from './util.js';
 

@@ -3,7 +3,8 @@ import { statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { CheckReportError, TtlServer, parseStatusWord, reportCheck } from '../../src/checks/ttl-server.js';
+import { TtlServer, parseStatusWord } from '../../src/checks/ttl-server.js';
+import { CheckReportError, reportCheck } from '../../src/client/agent-api.js';
 import { TtlBoard } from '../../src/checks/ttl.js';
 import { BeaconError } from '../../src/errors.js';
 import { silent, tempDir } from './util.js';
@@ -108,7 +109,7 @@ test('loopback mode on port 0; other addresses are refused', async (t) => {
   await reportCheck({ host: '127.0.0.1', port: server.port! }, 'y', 'passing', 'fine');
   t.deepEqual(await nextResult(board, 'y'), { status: 'passing', output: 'fine' });
   t.throws(() => new TtlServer(board, { host: '0.0.0.0', port: 0 }, silent), { message: /loopback/ });
-  // The agent API's rules against web pages apply here too (src/agent/api-guard.ts).
+  // The agent API's rules against web pages apply here too (src/util/api-guard.ts).
   const send = (headers: Record<string, string>) =>
     new Promise<number>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: server.port!, method: 'POST', path: '/v1/check/y', headers }, (res) => {

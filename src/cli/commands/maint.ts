@@ -2,7 +2,8 @@
 // service through the local agent, which stores the marker in etcd and shows `maintenance` health.
 // `beacon maint` alone lists what is in maintenance across the fleet, read from those markers in etcd.
 import { isValidName } from '../../etcd/keys.js';
-import { AgentApiError, MAX_REASON_CHARS, requestMaintenance, type MaintenanceState } from '../../agent/api.js';
+import { MAX_REASON_CHARS, type MaintenanceState } from '../../agent/api.js';
+import { AgentApiError, requestMaintenance } from '../../client/agent-api.js';
 import { inMaintenance, nodeViews, readRegistry, type NodeStatus } from '../../registry/reader.js';
 import { ExitCode, type Command, type CommandContext } from '../command.js';
 import { writeSkipped, writeView, type Column } from '../output.js';

@@ -1,6 +1,6 @@
 // Who may call the agent's local API. Its callers are `beacon check`, `beacon maint`, curl and apps:
 // never a browser. A web page can still reach a loopback port: a form or `fetch(..., {mode:
-// 'no-cors'})` sends a "simple" cross-site POST (text/plain, no preflight) that used to put the node
+// 'no-cors'})` sends a "simple" cross-site POST (text/plain, no preflight) that would put the node
 // into maintenance; a DNS-rebound name reaches it as if same-origin. So, before anything is read:
 // - any request carrying `Origin` or `Sec-Fetch-Site` is refused (403): only browsers send them, and
 //   browsers send `Origin` on every cross-site POST/PUT and `Sec-Fetch-Site` on every request;
