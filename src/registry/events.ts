@@ -3,11 +3,10 @@
 // agents' node problem events (`<prefix>/v1/events/<node>/`: OOMKilling, KernelOops..., written by the
 // problem monitors). kubectl describe node shows both kinds as one list; so does beacon, each event saying
 // where it came from. Decoded by the one codec; what fails is skipped and returned as an error.
-import type { EventRecord } from '../agent/records.js';
+import type { EventRecord, NodeEvent } from '../types.js';
 import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
-import type { NodeEvent } from '../watcher/events.js';
 import { decodeKey } from './codec.js';
 
 /** Who wrote an event: the watcher (a node's lifecycle), or the node's agent (a problem monitor). */
