@@ -5,6 +5,7 @@ import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, WatchEvent } from '../etcd/store.js';
 import { decodeKey } from '../registry/codec.js';
+import type { ConditionsRecord, MaintenanceRecord } from '../agent/records.js';
 import type { NodeIdentity, NodeRecord } from '../types.js';
 
 /** A live key as seen: its lease from etcd's metadata, the record when it decoded. */
@@ -40,6 +41,9 @@ export class NodeModel {
   readonly identity = new Map<string, NodeIdentity>();
   /** Nodes whose identity key exists but does not decode (so "no identity" is not assumed). */
   readonly badIdentity = new Set<string>();
+  /** Valid conditions and maintenance records by node (the status page shows them; decisions do not use them). */
+  readonly conditions = new Map<string, ConditionsRecord>();
+  readonly maintenance = new Map<string, MaintenanceRecord>();
 
   constructor(
     private readonly keys: Keys,
@@ -57,6 +61,8 @@ export class NodeModel {
     this.live.clear();
     this.identity.clear();
     this.badIdentity.clear();
+    this.conditions.clear();
+    this.maintenance.clear();
     this.onGarbage.clearAll?.();
     for (const kv of kvs) this.put(kv);
     return new Set([...before, ...this.names()]);
@@ -66,7 +72,11 @@ export class NodeModel {
   apply(ev: WatchEvent): Touched | undefined {
     const k = this.keys.parse(ev.kv.key);
     if (ev.type === 'put') this.put(ev.kv);
-    else this.onGarbage.clear(ev.kv.key);
+    else {
+      this.onGarbage.clear(ev.kv.key);
+      if (k.kind === 'conditions') this.conditions.delete(k.node);
+      else if (k.kind === 'maintenance') this.maintenance.delete(k.node);
+    }
     if (k.kind !== 'live' && k.kind !== 'identity') return undefined;
     if (ev.type === 'put') return { node: k.node };
     if (k.kind === 'identity') {
@@ -102,10 +112,17 @@ export class NodeModel {
         this.badIdentity.delete(k.node);
       }
     } else {
-      // Conditions and maintenance: the watcher does not use them, but counts them when they fail the schema.
+      // Conditions and maintenance: kept for the status page only; counted when they fail the schema.
       const r = decodeKey(this.keys, kv);
-      if (r instanceof DecodeError) this.onGarbage.reject(r, kv);
-      else this.onGarbage.clear(kv.key);
+      if (r instanceof DecodeError) {
+        this.onGarbage.reject(r, kv);
+        if (k.kind === 'conditions') this.conditions.delete(k.node);
+        else if (k.kind === 'maintenance') this.maintenance.delete(k.node);
+      } else {
+        this.onGarbage.clear(kv.key);
+        if (r?.kind === 'node-conditions') this.conditions.set(r.record.node, r.record);
+        else if (r?.kind === 'node-maintenance') this.maintenance.set(r.record.node, r.record);
+      }
     }
   }
 
