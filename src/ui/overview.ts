@@ -14,11 +14,12 @@ export function Overview(props: { snap: StatusSnapshot; now: number }): Componen
   for (const n of snap.nodes) by.set(n.state, (by.get(n.state) ?? 0) + 1);
   const endpoints = snap.services.reduce((a, s) => a + s.endpoints.length, 0);
   const critical = snap.services.reduce((a, s) => a + s.endpoints.filter((e) => e.health === 'critical').length, 0);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const summary =
+    `${plural(snap.nodes.length, 'node')} (${[...by].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}), ` +
+    `${plural(snap.services.length, 'service')}, ${plural(endpoints, 'endpoint')}${critical > 0 ? ` (${critical} critical)` : ''}`;
   return html`
-    <p class="summary" data-summary>
-      ${snap.nodes.length} node${snap.nodes.length === 1 ? '' : 's'} (${[...by].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}),
-      ${snap.services.length} service${snap.services.length === 1 ? '' : 's'}, ${endpoints} endpoint${endpoints === 1 ? '' : 's'}${critical > 0 ? ` (${critical} critical)` : ''}
-    </p>
+    <p class="summary" data-summary>${summary}</p>
     <section aria-labelledby="h-nodes">
       <h2 id="h-nodes">Nodes</h2>
       <${NodesTable} nodes=${snap.nodes} now=${now} />
