@@ -10,6 +10,7 @@
 //   P/v1/watcher/status/<node>        node status            (watcher leader, no lease)
 //   P/v1/watcher/events/<id>          watcher events         (watcher leader, retention lease)
 //   P/v1/watcher/reactions/<key>      reaction progress      (watcher leader, no lease)
+//   P/v1/watcher/history/<node>       node history           (watcher leader, no lease; bounded)
 //   P/v1/watcher/election/            leader election        (each watcher, its own lease)
 
 /** The schema segment of every key. */
@@ -55,6 +56,7 @@ export type ParsedKey =
   | { kind: 'status'; node: string }
   | { kind: 'watcher-event'; id: string }
   | { kind: 'reaction'; id: string }
+  | { kind: 'history'; node: string }
   | { kind: 'election'; id: string }
   | { kind: 'unknown' };
 
@@ -143,6 +145,14 @@ export class Keys {
   reaction(id: string): string {
     return `${this.reactions}${seg(id)}`;
   }
+  /** Prefix of the per-node histories kept by the watcher. */
+  get histories(): string {
+    return `${this.watcher}history/`;
+  }
+  /** One node's history kept by the watcher (what `beacon explain` reads). */
+  history(node: string): string {
+    return `${this.histories}${seg(node)}`;
+  }
   /** Prefix of the watchers' leader election. */
   get election(): string {
     return `${this.watcher}election/`;
@@ -165,6 +175,7 @@ export class Keys {
       if (b === 'status' && ok(c)) return { kind: 'status', node: c };
       if (b === 'events') return { kind: 'watcher-event', id: c };
       if (b === 'reactions') return { kind: 'reaction', id: c };
+      if (b === 'history' && ok(c)) return { kind: 'history', node: c };
       if (b === 'election') return { kind: 'election', id: c };
     }
     void d;

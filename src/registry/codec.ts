@@ -11,6 +11,7 @@ import type { Keys, ParsedKey } from '../etcd/keys.js';
 import type { KeyValue } from '../etcd/store.js';
 import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
 import type { NodeEvent, ReactionRecord, StatusRecord } from '../watcher/events.js';
+import type { HistoryRecord } from '../watcher/history.js';
 // The JSON files are the single source: bundled into dist/ by tsc and into the artifact by esbuild.
 import defs from '../../schema/v1/defs.json' with { type: 'json' };
 import endpoint from '../../schema/v1/endpoint.json' with { type: 'json' };
@@ -21,6 +22,7 @@ import nodeLive from '../../schema/v1/node-live.json' with { type: 'json' };
 import nodeMaintenance from '../../schema/v1/node-maintenance.json' with { type: 'json' };
 import watcherElection from '../../schema/v1/watcher-election.json' with { type: 'json' };
 import watcherEvent from '../../schema/v1/watcher-event.json' with { type: 'json' };
+import watcherHistory from '../../schema/v1/watcher-history.json' with { type: 'json' };
 import watcherReaction from '../../schema/v1/watcher-reaction.json' with { type: 'json' };
 import watcherStatus from '../../schema/v1/watcher-status.json' with { type: 'json' };
 
@@ -46,6 +48,7 @@ export interface RecordTypes {
   'watcher-event': NodeEvent;
   'watcher-reaction': ReactionRecord;
   'watcher-election': ElectionRecord;
+  'watcher-history': HistoryRecord;
 }
 
 /** One record kind; its schema is `schema/v1/<kind>.json`. */
@@ -63,6 +66,7 @@ export const SCHEMAS = {
   'watcher-event': watcherEvent,
   'watcher-reaction': watcherReaction,
   'watcher-election': watcherElection,
+  'watcher-history': watcherHistory,
 } as const satisfies Record<RecordKind, object>;
 
 /** Every record kind. */
@@ -135,6 +139,8 @@ export function kindOfKey(k: ParsedKey): RecordKind | undefined {
       return 'watcher-reaction';
     case 'election':
       return 'watcher-election';
+    case 'history':
+      return 'watcher-history';
     case 'unknown':
       return undefined;
   }
@@ -168,6 +174,7 @@ function bindingProblem(k: ParsedKey, r: Record<string, unknown>, kv: KeyValue):
     case 'conditions':
     case 'maintenance':
     case 'status':
+    case 'history':
       return r.node === k.node ? undefined : 'node does not match key';
     case 'endpoint':
       if (r.service !== k.service || r.node !== k.node) return 'record does not match key';

@@ -40,8 +40,10 @@ export interface ReactorDeps {
   /** Whether the node is still failed from that registration (a remedy for a node back up is moot). */
   stillFailed(node: string, lease: string): boolean;
   log: Logger;
-  /** Sees each reaction's final outcome once it is recorded (metrics). */
-  onOutcome?(hook: string, outcome: HookOutcome): void;
+  /** Sees each reaction's final outcome once it is recorded (metrics, the node's history). */
+  onOutcome?(hook: string, outcome: HookOutcome, reaction: ReactionRecord): void;
+  /** A remedy waits for a rate-limit token (told once per reaction, with the first wait). */
+  onRateLimited?(reaction: ReactionRecord, waitMs: number): void;
 }
 
 /** Runs reactions for the current leadership term. */
@@ -158,10 +160,11 @@ export class Reactor {
     if (until !== undefined) {
       return { why: 'cooldown', detail: `hook ran for this node and event type recently; cooldown until ${new Date(until).toISOString()}` };
     }
-    for (;;) {
+    for (let waits = 0; ; waits++) {
       const t = this.bucket.take(Date.now());
       if (t.ok) break;
       this.deps.log.debug({ reaction: r.id, waitMs: t.waitMs }, 'rate limited');
+      if (waits === 0) this.deps.onRateLimited?.(r, t.waitMs);
       await sleep(t.waitMs, term);
       if (term.aborted) return undefined;
     }
@@ -226,7 +229,7 @@ export class Reactor {
       { event: r.event.event, node: r.event.node, id: r.event.id, hook: r.hook, outcome },
       'hook outcome',
     );
-    this.deps.onOutcome?.(r.hook, outcome);
+    this.deps.onOutcome?.(r.hook, outcome, r);
     await this.deps.journal.noteOutcome(r.event.id, r.hook, outcome).catch((err) => log.debug({ err }, 'outcome not copied into event'));
   }
 

@@ -36,7 +36,7 @@ export class StatusView {
       if (live) this.lastLive.set(name, live);
       const r = live ?? this.lastLive.get(name);
       const identity = recs.identity.get(name);
-      const m = recs.maintenance.get(name);
+      const m = recs.maintenanceRecords.get(name);
       nodes.push({
         name,
         state: states.get(name)!,
@@ -48,7 +48,7 @@ export class StatusView {
         facts: r?.facts ?? null,
         utilization: r?.utilization ?? null,
         // Conditions live under the node's lease: a gone node has none, which says nothing about its health.
-        conditions: recs.conditions.get(name)?.conditions ?? [],
+        conditions: recs.conditionRecords.get(name)?.conditions ?? [],
         maintenance: m ? { reason: m.reason, services: m.services, updatedAt: m.updatedAt } : null,
         leftAt: identity?.left?.at ?? null,
       });

@@ -23,10 +23,12 @@ import {
   type StatusRecord,
 } from './events.js';
 import { NodeFeed } from './feed.js';
+import { HistoryWriter, outcomeText, type HistoryEntry } from './history.js';
 import { hookRunners } from './hooks/index.js';
 import type { HookRunners } from './hooks/hook.js';
 import { Journal, type Transition, type Versioned, type WriteResult } from './journal.js';
 import { NodeModel, type DeletedLive } from './model.js';
+import type { ConditionsRecord, MaintenanceRecord } from '../agent/records.js';
 import { Reactor } from './reactor.js';
 import { Rejections } from './rejections.js';
 import { MassFailureGuard, type GuardState, type Population } from './safety.js';
@@ -54,6 +56,8 @@ interface Term {
   /** The feed's listing count when the term began: the term works only from a listing taken after it. */
   resyncsAtStart: number;
   ready: boolean;
+  /** The nodes' history (docs/keys.md), written by this term only. */
+  history: HistoryWriter;
   /** The lease audit of this term (undefined when disabled) and its loop. */
   audit?: LeaseAudit;
   auditRun?: Promise<void>;
@@ -151,6 +155,9 @@ export class Watcher {
       reject: (err, kv) => this.rejections.reject(err, kv),
       clear: (key) => this.rejections.clear(key),
       clearAll: () => this.rejections.clearAll((key) => !key.startsWith(nodesPrefix)),
+    }, {
+      conditions: (node, before, after) => this.noteConditions(node, before, after),
+      maintenance: (node, before, after) => this.noteMaintenance(node, before, after),
     });
     this.feed = new NodeFeed(
       store,
@@ -206,7 +213,7 @@ export class Watcher {
   }
 
   /** This watcher's copy of the node keys, read-only (the status page renders it; never written from outside). */
-  get nodeRecords(): Pick<NodeModel, 'live' | 'identity' | 'badIdentity' | 'conditions' | 'maintenance'> {
+  get nodeRecords(): Pick<NodeModel, 'live' | 'identity' | 'badIdentity' | 'conditionRecords' | 'maintenanceRecords'> {
     return this.model;
   }
 
@@ -267,6 +274,13 @@ export class Watcher {
   private startTerm(): void {
     this.endTerm('new term');
     const controller = new AbortController();
+    const history = new HistoryWriter(
+      this.store,
+      this.keys,
+      () => this.election.fence(),
+      this.rootLog.child({ component: 'history', watcher: this.cfg.watcher.id }),
+      (err, kv) => this.rejections.reject(err, kv, { tracked: false }),
+    );
     const reactor = new Reactor({
       journal: this.journal,
       election: this.election,
@@ -279,9 +293,18 @@ export class Watcher {
         return s !== undefined && s.state === 'failed' && s.lease === lease;
       },
       log: this.rootLog.child({ component: 'reactor', watcher: this.cfg.watcher.id }),
-      onOutcome: (hook, outcome) => this.observer.hookOutcome?.(hook, outcome),
+      onOutcome: (hook, outcome, r) => {
+        this.observer.hookOutcome?.(hook, outcome);
+        history.note(r.event.node, { time: new Date().toISOString(), what: 'Hook', detail: `${hook} for ${r.event.event}: ${outcomeText(outcome)}`, id: r.id });
+      },
+      onRateLimited: (r, waitMs) =>
+        history.note(r.event.node, {
+          time: new Date().toISOString(),
+          what: 'HookHeld',
+          detail: `${r.hook} for ${r.event.event}: waiting ${(waitMs / 1000).toFixed(1)} s for a rate-limit token (watcher.rateLimit)`,
+        }),
     });
-    this.term = { controller, reactor, resyncsAtStart: this.feed.resyncs, ready: false };
+    this.term = { controller, reactor, history, resyncsAtStart: this.feed.resyncs, ready: false };
     if (this.cfg.watcher.leaseAudit.enabled) {
       const audit = new LeaseAudit(
         this.store,
@@ -322,7 +345,9 @@ export class Watcher {
     for (const h of this.held.values()) clearTimeout(h.timer);
     this.held.clear();
     this.overdue.clear();
-    const d = Promise.all([term.reactor.drain(), term.auditRun]).then(() => undefined).finally(() => this.draining.delete(d));
+    const d = Promise.all([term.reactor.drain(), term.auditRun])
+      .then(() => term.history.close())
+      .finally(() => this.draining.delete(d));
     this.draining.add(d);
     this.log.info({ reason }, 'leadership term ended');
     this.changed();
@@ -463,6 +488,7 @@ export class Watcher {
       return;
     }
     if (decision.status) this.statuses.set(node, { record: decision.status, modRevision: res.revision });
+    this.noteTransition(term, node, events, d, st?.record);
     this.audit(term, node, settled);
     for (const e of events) this.announce(e);
     for (const r of reactions) term.reactor.submit({ record: r, modRevision: res.revision }, term.controller.signal);
@@ -758,7 +784,104 @@ export class Watcher {
     const res = await this.record(undefined, '0', undefined, [event], reactions, term);
     if (!res.ok) return;
     this.announce(event);
+    const others = (n: string) => g.nodes.filter((x) => x !== n);
+    for (const n of g.nodes) {
+      term.history.note(n, {
+        time: event.time,
+        what: 'PartitionSuspected',
+        detail: `${g.nodes.length} of ${g.known} known nodes failed within the window (with ${others(n).join(', ') || 'no other'}): remedy hooks suspended`,
+        id: event.id,
+      });
+    }
     for (const r of reactions) term.reactor.submit({ record: r, modRevision: res.revision }, term.controller.signal);
+  }
+
+  // What the history says of a recorded transition: the registration, how its end was seen and at which
+  // etcd revision, and an etcd leader change shortly before a loss (leases restart then: late detection).
+  private noteTransition(term: Term, node: string, events: NodeEvent[], d: Dirty, prev: StatusRecord | undefined): void {
+    const entries: HistoryEntry[] = [];
+    const live = this.model.live.get(node);
+    let loss = false;
+    for (const e of events) {
+      const how = e.detectedBy === 'watch' ? 'seen in a watch event' : e.detectedBy === 'audit' ? 'found by the lease audit' : 'found when comparing after a start, takeover or gap';
+      let detail: string;
+      let revision: string | undefined;
+      switch (e.event) {
+        case 'NodeJoined':
+        case 'NodeRecovered': {
+          const r = live?.record;
+          const reg = r
+            ? `lease ${e.lease}, TTL ${r.ttl} s, boot id ${r.bootId}, address ${r.address} (${r.addressSource}), agent ${r.agentVersion} pid ${r.pid}, registered at ${r.registeredAt}`
+            : `lease ${e.lease}, boot id ${e.bootId}, address ${e.address}`;
+          const after = e.event === 'NodeRecovered' ? ` after ${Math.round((e.downtimeMs ?? 0) / 1000)} s failed` : e.reason === 'Rejoined' ? ' after a leave' : '';
+          detail = `registered${after}: ${reg}; ${how}`;
+          revision = live?.modRevision;
+          break;
+        }
+        case 'NodeFailed':
+          loss = true;
+          detail =
+            e.detectedBy === 'audit'
+              ? `lease ${e.lease} expired without a leave marker, but etcd had not revoked it; ${how}, which revokes it`
+              : `lease ${e.lease} expired (or was revoked) without a leave marker: etcd deleted the live key; ${how}${prev?.lastSeen ? `; last seen up at ${prev.lastSeen}` : ''}`;
+          revision = d.by === 'watch' ? d.deleted?.revision : undefined;
+          break;
+        case 'NodeLeft':
+          loss = true;
+          detail = `left gracefully: the agent marked lease ${e.lease} leaving, then revoked it; ${how}`;
+          revision = d.by === 'watch' ? d.deleted?.revision : undefined;
+          break;
+        case 'NodeRebooted':
+          detail = `boot id changed from ${e.previousBootId || '-'} to ${e.bootId || '-'}`;
+          break;
+        case 'LeaseRevoked': {
+          loss = true;
+          const ev = e.evidence;
+          detail = `etcd, not the node, ended lease ${e.lease}: ${ev?.witnessesRevoked ?? 0} witness leases kept alive by the watcher were revoked too${ev?.reregisteredAfterMs !== undefined ? `; registered again ${ev.reregisteredAfterMs} ms later` : ''}; no remedy`;
+          break;
+        }
+        default:
+          detail = `${e.reason}; ${how}`;
+      }
+      entries.push({ time: e.time, what: e.event, detail, id: e.id, ...(revision ? { revision } : {}) });
+    }
+    const now = Date.now();
+    const changed = loss ? this.witness.since(now).termChangedAt : undefined;
+    if (changed !== undefined && now - changed <= TERM_SUSPECT_MS) {
+      entries.push({
+        time: new Date(changed).toISOString(),
+        what: 'EtcdLeaderChanged',
+        detail: `etcd elected a new leader (its raft term went up) ${Math.round((now - changed) / 1000)} s before this was seen: a new etcd leader restarts every lease, so a death around it is seen up to election + TTL + 1.5 s late`,
+      });
+    }
+    term.history.note(node, ...entries);
+  }
+
+  // Condition changes the watch shows, for the node's history (a record gone with its lease says nothing new).
+  private noteConditions(node: string, before: ConditionsRecord | undefined, after: ConditionsRecord | undefined): void {
+    const h = this.term?.history;
+    if (!h || !after) return;
+    const entries: HistoryEntry[] = [];
+    for (const c of after.conditions) {
+      const b = before?.conditions.find((x) => x.type === c.type);
+      const was = b?.status ?? 'False';
+      if (was === c.status && (!b || b.reason === c.reason)) continue;
+      entries.push({ time: c.lastTransitionTime, what: 'ConditionChanged', detail: `${c.type} ${was} -> ${c.status} (${c.reason})${c.message ? `: ${c.message}` : ''}` });
+    }
+    h.note(node, ...entries);
+  }
+
+  private noteMaintenance(node: string, before: MaintenanceRecord | undefined, after: MaintenanceRecord | undefined): void {
+    const h = this.term?.history;
+    if (!h) return;
+    const text = (m: MaintenanceRecord) =>
+      [...(m.reason !== null ? [`node: ${m.reason}`] : []), ...Object.entries(m.services).map(([s, why]) => `${s}: ${why}`)].join('; ');
+    if (!after) {
+      h.note(node, { time: new Date().toISOString(), what: 'Maintenance', detail: `maintenance ended (was ${before ? text(before) : 'unknown'})` });
+      return;
+    }
+    if (before && text(before) === text(after)) return;
+    h.note(node, { time: after.updatedAt, what: 'Maintenance', detail: `maintenance ${before ? 'changed' : 'started'}: ${text(after) || 'no reason given'}` });
   }
 
   /** Invalid records: keys refused right now (node and service keys), and distinct refusals so far. */

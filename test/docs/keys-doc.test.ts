@@ -37,6 +37,7 @@ const ALL_KINDS: Exclude<ParsedKey['kind'], 'unknown'>[] = [
   'watcher-event',
   'reaction',
   'election',
+  'history',
 ];
 
 const PREFIX = DEFAULT_PREFIX;

@@ -7,6 +7,7 @@ import { describeCommand } from './describe.js';
 import { doctorCommand } from './doctor.js';
 import { endpointsCommand } from './endpoints.js';
 import { eventsCommand } from './events.js';
+import { explainCommand } from './explain.js';
 import { ignitionCommand } from './ignition.js';
 import { maintCommand } from './maint.js';
 import { nodesCommand } from './nodes.js';
@@ -19,5 +20,5 @@ import { rbacCommand } from './rbac.js';
 
 /** Every `beacon` subcommand by name. */
 export const commands: Record<string, Command> = Object.fromEntries(
-  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, doctorCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, watchCommand, renderCommand, rbacCommand].map((c) => [c.name, c]),
+  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, doctorCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, explainCommand, watchCommand, renderCommand, rbacCommand].map((c) => [c.name, c]),
 );
