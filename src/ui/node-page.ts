@@ -1,9 +1,11 @@
-// One node (`#/node/NAME`): its current records as this watcher holds them (live record, conditions,
-// maintenance), its endpoints and its events, all from the same live snapshot.
+// One node (`#/node/NAME`): the `beacon explain` verdict and timeline, then its current records as this
+// watcher holds them (live record, conditions, maintenance), its endpoints and its events, all from the
+// same live snapshot.
 import { h, type ComponentChildren } from 'preact';
 import htm from 'htm';
 import type { StatusSnapshot } from '../watcher/status-types.js';
 import { Events } from './events.js';
+import { Explain } from './explain.js';
 import { bytes, clock, since } from './format.js';
 import { Labels, Maintenance, State } from './nodes.js';
 import { Services } from './services.js';
@@ -26,6 +28,10 @@ export function NodePage(props: { snap: StatusSnapshot; name: string; now: numbe
   const u = n.utilization;
   return html`<p><a href="#/">← all nodes</a></p>
     <h2 data-node-page=${n.name}>${n.name} <${State} state=${n.state} /></h2>
+    <section aria-labelledby="h-explain">
+      <h3 id="h-explain">What happened</h3>
+      <${Explain} name=${n.name} revision=${`${n.state}/${n.registeredAt}/${snap.events.filter((e) => e.node === n.name).map((e) => e.id).join(',')}`} />
+    </section>
     <section aria-labelledby="h-node">
       <h3 id="h-node">Registration</h3>
       <dl class="details">

@@ -1,16 +1,19 @@
 // The watcher's HTTP endpoint (`--listen` / `http.listen`): `/healthz` (200 while etcd answers, with
 // the watcher's role), `/metrics`, `/http_sd` for Prometheus, and the live status page at `/` with its
-// JSON (`/v1/status`) and event stream (`/v1/status/stream`). Everything is answered from memory.
+// JSON (`/v1/status`) and event stream (`/v1/status/stream`). Everything is answered from memory, except
+// `/v1/explain?node=NAME` (a node's timeline, read from etcd on request, cached briefly).
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FollowStore } from '../client/follow.js';
+import type { ExplainStore } from '../explain/explain.js';
 import type { ListenAddress } from '../config/listen.js';
 import type { Keys } from '../etcd/keys.js';
 import { HttpEndpoint, json } from '../metrics/http.js';
+import { explainRoute } from './explain-route.js';
 import { EndpointView, SdQueryError, parseSdQuery } from './http-sd.js';
 import { LiveFeed } from './live-feed.js';
 import { RecentEvents } from './recent-events.js';
-import { statusRoutes } from './status-page.js';
+import { PAGE_HEADERS, statusRoutes } from './status-page.js';
 import { StatusView } from './status-view.js';
 import type { Watcher } from './watcher.js';
 
@@ -24,7 +27,8 @@ export interface WatcherHttpOptions {
   > &
     Partial<Pick<Watcher, 'rejections'>>;
   registry: Registry;
-  store: FollowStore;
+  /** Follows the services and events prefixes; `/v1/explain` reads a node's records on request. */
+  store: FollowStore & ExplainStore;
   keys: Keys;
   log: Logger;
   probeIntervalMs?: number;
@@ -90,6 +94,7 @@ export class WatcherHttp {
           return json(200, this.view.groups(filter));
         },
         ...statusRoutes(this.live),
+        '/v1/explain': explainRoute(opts.store, opts.keys, PAGE_HEADERS),
       },
       opts.log.child({ component: 'http' }),
     );

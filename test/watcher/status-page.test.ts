@@ -150,6 +150,11 @@ test('the page lists the nodes and follows a killed node and a failing check liv
 
   t.true(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true), 'the page was never reloaded');
 
+  // The failed node's page: the explain verdict and timeline (`beacon explain node b1`).
+  await page.evaluate(() => (location.hash = '#/node/b1'));
+  await pageShows(page, '[data-verdict]', /^b1 failed at \S+: its lease [0-9a-f]+ expired without a leave marker/, 'the verdict on b1');
+  t.true(((await page.evaluate(() => document.querySelectorAll('[data-timeline] li').length)) ?? 0) >= 2, 'a timeline');
+
   // The node page: its records, its endpoints and events, from the same stream.
   await page.evaluate(() => (location.hash = '#/node/a1'));
   await pageShows(page, '[data-node-page="a1"] [data-state]', 'up', 'node page of a1');
@@ -217,6 +222,20 @@ test('the page and its data are served read-only with a strict Content-Security-
       t.is(r.headers.get('allow'), 'GET, HEAD');
     }
   }
+  // The explain route: one node by valid name.
+  for (const [q, status] of [
+    ['', 400],
+    ['?node=c1&node=c2', 400],
+    ['?node=..%2Fx', 400],
+    ['?node=c1&x=1', 400],
+    ['?node=nosuch', 404],
+  ] as const) {
+    t.is((await fetch(`${base}/v1/explain${q}`)).status, status, q);
+  }
+  const ex = (await (await fetch(`${base}/v1/explain?node=c1`)).json()) as { node: string; state: string; verdict: string; timeline: unknown[] };
+  t.like(ex, { node: 'c1', state: 'up' });
+  t.regex(ex.verdict, /^c1 is up/);
+
   const head = await fetch(`${base}/`, { method: 'HEAD' });
   t.is(head.status, 200);
   t.is(await head.text(), '');
