@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Takes docs/img/status-page*.png from a real run: a throwaway etcd (Debian's `etcd`), three real agents
+// Takes docs/img/status-page*.png (overview wide and narrow, a failed node's page) from a real run: a throwaway etcd (Debian's `etcd`), three real agents
 // (one with an HTTP check against a server this script controls, which it then breaks), a real watcher with
 // `--listen`, one agent SIGKILLed, one node-problem event put with etcdctl; then headless chromium
 // (puppeteer-core) photographs the page wide and phone-narrow. Everything it starts is stopped at the end.
@@ -118,6 +118,12 @@ try {
     await page.screenshot({ path: join(out, file), fullPage: file.includes('narrow') ? false : true });
     console.log(join(out, file));
   }
+  // The failed node's page with its explain timeline.
+  await page.setViewport({ width: 1000, height: 700, deviceScaleFactor: 1 });
+  await page.goto(`${base}/#/node/db-1`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('[data-verdict]', { timeout: 30_000 });
+  await page.screenshot({ path: join(out, 'status-page-node.png'), fullPage: false });
+  console.log(join(out, 'status-page-node.png'));
 } finally {
   for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
   for (const p of children.reverse()) p.kill('SIGKILL');
