@@ -359,6 +359,15 @@ function hooksSummary(g: Gathered, type: string): string {
   return parts.length ? `; hooks: ${parts.join(', ')}` : '; no hook ran';
 }
 
+// Hook outcomes of one event as the history tells them (`remedy for NodeFailed: ok after ...`).
+function historyHooks(g: Gathered, eventId: string): string {
+  const parts = g.history
+    .filter((h) => h.what === 'Hook' && h.id?.startsWith(`${eventId}.`))
+    .map((h) => /^(\S+) for \S+: (?:held back: ([a-z-]+)|(\w+))/.exec(h.detail))
+    .flatMap((m) => (m ? [`${m[1]} ${m[2] ? `held back (${m[2]})` : m[3]}`] : []));
+  return parts.length ? `; hooks: ${parts.join(', ')}` : '';
+}
+
 function verdictOf(g: Gathered, state: ExplainState, windowMs: number): string {
   const n = g.name;
   switch (state) {
@@ -383,14 +392,18 @@ function verdictOf(g: Gathered, state: ExplainState, windowMs: number): string {
       const ev = [...g.events].reverse().find((e) => e.event === 'NodeFailed');
       const lease = ev?.lease || g.status?.lease || g.identity?.lease || '-';
       const at = g.status?.state === 'failed' ? g.status.since : ev?.time;
-      const how = ev ? ` (${ev.detectedBy === 'watch' ? 'seen in a watch event' : ev.detectedBy === 'audit' ? 'found by the lease audit' : 'found on a resync'})` : '';
+      // The events expire with the retention lease; the history (kept longer) says the same in its words.
+      const told = g.history.find((h) => h.what === 'NodeFailed' && h.id === `${n}.${lease}.NodeFailed`);
+      const by = ev?.detectedBy ?? (told ? (/lease audit/.test(told.detail) ? 'audit' : /watch event/.test(told.detail) ? 'watch' : 'resync') : undefined);
+      const how = by ? ` (${by === 'watch' ? 'seen in a watch event' : by === 'audit' ? 'found by the lease audit' : 'found on a resync'})` : '';
+      const hooks = ev ? hooksSummary(g, 'NodeFailed') : historyHooks(g, `${n}.${lease}.NodeFailed`);
       const when = at ? ` at ${at}` : '';
       const failedAt = failureTime(g, state);
       const together = failedAt !== undefined ? sameWindow(g, failedAt, windowMs) : [];
       const partition = together.length
-        ? `; ${together.length} other node${together.length === 1 ? '' : 's'} failed in the same window (${together.map((s) => s.node).join(', ')}): a probable partition`
+        ? `; ${together.length} other node${together.length === 1 ? '' : 's'} failed in the same window (${together.map((s) => s.node).sort().join(', ')}): a probable partition`
         : '';
-      return `${n} failed${when}: its lease ${lease} expired without a leave marker${how}${hooksSummary(g, 'NodeFailed')}${partition}.`;
+      return `${n} failed${when}: its lease ${lease} expired without a leave marker${how}${hooks}${partition}.`;
     }
     case 'unknown':
       return g.liveUnreadable

@@ -170,16 +170,19 @@ export class HistoryWriter {
       for (let attempt = 0; attempt < 3; attempt++) {
         const cur = this.known.has(node) ? this.known.get(node) : await this.load(node);
         const next = appendHistory(cur?.record, node, entries, this.clock(), this.bounds);
+        const expected = cur?.modRevision ?? '0';
         const res = await this.store.txn(
-          [this.fence(), { key, target: 'Mod', op: '==', value: cur?.modRevision ?? '0' }],
+          [this.fence(), { key, target: 'Mod', op: '==', value: expected }],
           [{ put: key, value: JSON.stringify(next) }],
-          [],
+          [{ get: key }],
         );
         if (res.succeeded) {
           this.known.set(node, { record: next, modRevision: res.revision });
           return;
         }
         this.known.delete(node);
+        // The record is where we compared it: the fence failed (no longer leading), reading again will not help.
+        if ((res.gets[0]?.modRevision ?? '0') === expected) break;
       }
       this.log.debug({ node }, 'history not written: changed under us or no longer leading');
     } catch (err) {

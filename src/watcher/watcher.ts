@@ -488,7 +488,7 @@ export class Watcher {
       return;
     }
     if (decision.status) this.statuses.set(node, { record: decision.status, modRevision: res.revision });
-    this.noteTransition(term, node, events, d, st?.record);
+    this.noteTransition(term, node, events, d, st?.record, decision.status);
     this.audit(term, node, settled);
     for (const e of events) this.announce(e);
     for (const r of reactions) term.reactor.submit({ record: r, modRevision: res.revision }, term.controller.signal);
@@ -798,10 +798,27 @@ export class Watcher {
 
   // What the history says of a recorded transition: the registration, how its end was seen and at which
   // etcd revision, and an etcd leader change shortly before a loss (leases restart then: late detection).
-  private noteTransition(term: Term, node: string, events: NodeEvent[], d: Dirty, prev: StatusRecord | undefined): void {
+  private noteTransition(
+    term: Term,
+    node: string,
+    events: NodeEvent[],
+    d: Dirty,
+    prev: StatusRecord | undefined,
+    next: StatusRecord | undefined,
+  ): void {
     const entries: HistoryEntry[] = [];
     const live = this.model.live.get(node);
     let loss = false;
+    // A new lease while up raises no event (same boot: the agent restarted, or lost its lease and took a new one).
+    if (next?.reason === 'Reregistered' && prev && prev.lease !== next.lease && live?.record) {
+      const r = live.record;
+      entries.push({
+        time: next.lastSeen,
+        what: 'Reregistered',
+        detail: `registered again under a new lease without a failure in between: lease ${prev.lease || '-'} -> ${next.lease}, TTL ${r.ttl} s, agent pid ${r.pid}, registered at ${r.registeredAt}`,
+        revision: live.modRevision,
+      });
+    }
     for (const e of events) {
       const how = e.detectedBy === 'watch' ? 'seen in a watch event' : e.detectedBy === 'audit' ? 'found by the lease audit' : 'found when comparing after a start, takeover or gap';
       let detail: string;

@@ -200,12 +200,41 @@ test.serial('a mass failure: the guard held the remedy back, the other nodes fai
   t.regex(x.verdict, /hooks: remedy held back \(mass-failure\); 2 other nodes failed in the same window \(m2, m3\): a probable partition\.$/);
   t.regex(find(x, 'Hook')!.detail, /^remedy for NodeFailed: held back: mass-failure \(3 of 5 known nodes failed within the window\)$/);
   t.regex(find(x, 'PartitionSuspected')!.detail, /^3 of 5 known nodes failed within the window \(with m2, m3\): remedy hooks suspended$/);
-  t.regex(find(x, 'FailedTogether')!.detail, /^2 other nodes failed within 60 s: m2 \(\S+\), m3 \(\S+\); a probable partition or shared cause$/);
+  // Oldest failure first: m2 and m3 in the order their leases expired.
+  const together = find(x, 'FailedTogether')!.detail;
+  t.regex(together, /^2 other nodes failed within 60 s: (m2|m3) \(\S+\), (m2|m3) \(\S+\); a probable partition or shared cause$/);
+  t.true(together.includes('m2 (') && together.includes('m3 ('), together);
   checkShape(t, explainJson(t, prefix, 'm1'));
   // A node that did not fail names nobody.
   const m4 = await explainNode(store, prefix, 'm4');
   t.is(m4!.state, 'up');
   t.is(find(m4!, 'FailedTogether'), undefined);
+});
+
+test.serial('a remedy that waited for a rate-limit token says so', async (t) => {
+  const prefix = '/t-explain-rate';
+  const remedy = hookFile();
+  const nodes = ['r1', 'r2'];
+  const agents = await startAgents(t, prefix, nodes);
+  const watcher = startWatcher(t, {
+    endpoints: etcd.endpoints,
+    prefix,
+    id: 'w-rate',
+    watcher: { rateLimit: { every: '4s', burst: 1 }, massFailure: { hold: '0s' } },
+    hooks: [recordingHook(remedy)],
+  });
+  await waitLeading(watcher);
+  await waitFor(() => nodes.every((n) => nodeEvents(watcher, 'NodeJoined', n).length === 1), { timeoutMs: 20_000, what: 'both joined' });
+  await Promise.all(agents.map((a) => a.stop('SIGKILL')));
+  await waitFor(() => outcomes(watcher, 'remedy').length === 2, { timeoutMs: 30_000, what: 'two remedy outcomes' });
+  const xs = await Promise.all(nodes.map((n) => explained(prefix, n, (e) => !!find(e, 'Hook', /ok after/), `${n}: the hook outcome in the history`)));
+  // Only one token at a time: exactly one of the two remedies waited, and its timeline says how long.
+  const waited = xs.filter((x) => find(x, 'HookHeld'));
+  t.is(waited.length, 1, JSON.stringify(xs.map((x) => x.timeline)));
+  t.regex(find(waited[0]!, 'HookHeld')!.detail, /^remedy for NodeFailed: waiting \d+\.\d s for a rate-limit token \(watcher\.rateLimit\)$/);
+  const held = waited[0]!.timeline.findIndex((e) => e.what === 'HookHeld');
+  const ran = waited[0]!.timeline.findIndex((e) => e.what === 'Hook');
+  t.true(held < ran, 'held, then ran');
 });
 
 test('an unknown node exits 3; a bad name exits 2', (t) => {

@@ -101,3 +101,34 @@ test('a live record that fails the schema: state unknown, said so, counted', (t)
   t.regex(x.verdict, /^u1 is in an unknown state: its live record fails the schema/);
   t.regex(r.stderr, /warning: skipped \/t-explain-badlive\/v1\/nodes\/u1\/live: \/(address|state): must be/);
 });
+
+test('events expired: the verdict and timeline come from the history; entries beyond its age are not shown', async (t) => {
+  const prefix = '/t-explain-history';
+  const keys = new Keys(prefix);
+  const node = 'h1';
+  const now = Date.now();
+  const iso = (agoMs: number) => new Date(now - agoMs).toISOString();
+  put(keys.identity(node), identityRecord({ name: node, registeredAt: iso(3_600_000) }));
+  put(keys.status(node), statusRecord({ node, state: 'failed', reason: 'LeaseExpired', since: iso(60_000) }));
+  put(keys.history(node), {
+    schema: 1,
+    node,
+    updatedAt: iso(1_000),
+    entries: [
+      { time: iso(8 * 24 * 3_600_000), what: 'NodeJoined', detail: 'too old to show' },
+      { time: iso(60_000), what: 'NodeFailed', detail: `lease ${LEASE} expired (or was revoked) without a leave marker: etcd deleted the live key; seen in a watch event`, id: `${node}.${LEASE}.NodeFailed`, revision: '77' },
+      { time: iso(55_000), what: 'Hook', detail: 'remedy for NodeFailed: held back: cooldown (hook ran for this node and event type recently)', id: `${node}.${LEASE}.NodeFailed.remedy` },
+    ],
+  });
+  const r = beacon(['explain', 'node', node, '-o', 'json', '--etcd', etcd.endpoints, '--prefix', prefix]);
+  t.is(r.code, 0, r.stderr);
+  const x = JSON.parse(r.stdout) as Explanation;
+  t.is(x.state, 'failed');
+  t.regex(x.verdict, new RegExp(`^h1 failed at \\S+: its lease ${LEASE} expired without a leave marker \\(seen in a watch event\\); hooks: remedy held back \\(cooldown\\)\\.$`));
+  t.deepEqual(
+    x.timeline.map((e) => e.what),
+    ['Registered', 'NodeFailed', 'Hook'],
+  );
+  t.regex(x.timeline[1]!.detail, /\(etcd revision 77\)$/);
+  t.false(r.stdout.includes('too old to show'));
+});
