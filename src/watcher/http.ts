@@ -13,6 +13,7 @@ import { explainRoute } from './explain-route.js';
 import { EndpointView, SdQueryError, parseSdQuery } from './http-sd.js';
 import { LiveFeed } from './live-feed.js';
 import { RecentEvents } from './recent-events.js';
+import { Rejections } from './rejections.js';
 import { PAGE_HEADERS, statusRoutes } from './status-page.js';
 import { StatusView } from './status-view.js';
 import type { Watcher } from './watcher.js';
@@ -57,16 +58,25 @@ export class WatcherHttp {
       ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
       onChange: () => this.live.poke(),
     });
+    // Event keys refused by the codec are counted apart: beacon_watcher_invalid_records counts node and
+    // service keys only (its documented meaning); the page shows the sum.
+    const eventRejections = new Rejections(opts.log.child({ component: 'recent-events' }));
     this.events = new RecentEvents({
       store: opts.store,
       keys: opts.keys,
       log: opts.log,
-      ...(watcher.rejections ? { rejections: watcher.rejections } : {}),
+      rejections: eventRejections,
       ...(opts.probeIntervalMs !== undefined ? { probeIntervalMs: opts.probeIntervalMs } : {}),
       ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
       onChange: () => this.live.poke(),
     });
-    const status = new StatusView({ id: opts.id, watcher, endpoints: this.view, events: this.events });
+    const status = new StatusView({
+      id: opts.id,
+      watcher,
+      endpoints: this.view,
+      events: this.events,
+      invalidEvents: () => ({ current: eventRejections.invalidNow, total: eventRejections.total }),
+    });
     this.live = new LiveFeed({ build: () => status.build(), log: opts.log });
     this.endpoint = new HttpEndpoint(
       opts.listen,

@@ -19,7 +19,7 @@ export interface RecentEventsOptions {
   log: Logger;
   /** Called (synchronously, must not throw) after each listing and each batch of watch events. */
   onChange?: () => void;
-  /** Told of values the codec refuses (the watcher's Rejections: logged and counted once per key and revision) and of keys valid again or gone. */
+  /** Told of values the codec refuses (a Rejections: logged and counted once per key and revision) and of keys valid again or gone. */
   rejections?: { reject(err: DecodeError, kv: KeyValue): void; clear(key: string): void; clearAll(keep: (key: string) => boolean): void };
   probeIntervalMs?: number;
   requestTimeoutMs?: number;

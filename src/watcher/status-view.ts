@@ -16,6 +16,8 @@ export interface StatusSources {
   watcher: Pick<Watcher, 'isLeader' | 'etcdAnswering' | 'inSync' | 'massFailureTripped' | 'nodeStates' | 'nodeRecords' | 'invalidRecords'>;
   endpoints: Pick<EndpointView, 'records' | 'synced'>;
   events: Pick<RecentEvents, 'newest'>;
+  /** Event keys refused by the codec (added to the watcher's node and service keys). */
+  invalidEvents?: () => { current: number; total: number };
 }
 
 /** Builds snapshots; remembers each node's last live record so a failed node still shows its address and labels. */
@@ -62,10 +64,12 @@ export class StatusView {
       endpointsSynced: this.src.endpoints.synced,
     };
     const { events, total } = this.src.events.newest(MAX_EVENTS);
+    const invalid = watcher.invalidRecords();
+    const more = this.src.invalidEvents?.() ?? { current: 0, total: 0 };
     return {
       schema: 1,
       watcher: state,
-      invalid: watcher.invalidRecords(),
+      invalid: { current: invalid.current + more.current, total: invalid.total + more.total },
       nodes,
       services: services(this.src.endpoints.records()),
       events: events.map(eventStatus),

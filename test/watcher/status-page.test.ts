@@ -215,6 +215,15 @@ test('the page and its data are served read-only with a strict Content-Security-
     return s.nodes.some((n) => n.name === 'c1' && n.state === 'up') ? s : undefined;
   }, { timeoutMs: 20_000, what: 'c1 up in /v1/status' });
   t.true(snap.seq >= 1);
+  // A value the codec refuses is skipped and counted, not shown; a valid one next to it is.
+  etcd.etcdctl(['put', `${prefix}/v1/events/c1/bad`], '{"schema":1,"node":"c1","id":"bad","<img src=x>":1}');
+  etcd.etcdctl(['put', `${prefix}/v1/events/c1/good`], JSON.stringify(nodeEventRecord({ node: 'c1', id: 'good', reason: 'GoodOne' })));
+  const counted = await waitFor(async () => {
+    const s = (await (await fetch(`${base}/v1/status`)).json()) as { invalid: { current: number; total: number }; events: { id: string }[] };
+    return s.invalid.current === 1 && s.events.some((e) => e.id === 'good') ? s : undefined;
+  }, { timeoutMs: 10_000, what: 'the bad event counted, the good one listed' });
+  t.is(counted.invalid.total, 1);
+  t.false(counted.events.some((e) => e.id === 'bad'));
   for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
     for (const path of ['/', '/v1/status', '/v1/status/stream']) {
       const r = await fetch(`${base}${path}`, { method });
