@@ -8,6 +8,7 @@
 //   config   src/config/                     (assembles the domains' parsers into one frozen config)
 //   roots    src/agent/, src/watcher/, src/render/, src/client/, src/doctor/, src/demo/, src/metrics/
 //   cli      src/cli/                        (the only reader of argv and the only caller of exit)
+// src/ui/ is the status page's browser code, apart from all of them: it sees only the status JSON types.
 // src/config/ is imported only by src/cli/ and the composition roots that are handed a config:
 // src/agent/, src/watcher/, src/client/ (the library's own config reader) and src/doctor/.
 
@@ -55,6 +56,20 @@ module.exports = {
     upward('domain-imports-higher', domain, [config, roots, cli]),
     upward('config-imports-higher', config, [roots, cli]),
     upward('roots-import-cli', roots, [cli]),
+    {
+      name: 'ui-is-browser-code',
+      severity: 'error',
+      comment: 'src/ui/ runs in the browser: it may use only itself and the status JSON types the watcher serves',
+      from: { path: '^src/ui/' },
+      to: { path: '^src/', pathNot: ['^src/ui/', '^src/watcher/status-types\\.ts$'] },
+    },
+    {
+      name: 'nothing-imports-ui',
+      severity: 'error',
+      comment: 'the status page is bundled apart (scripts/build-ui.mjs) and served as files',
+      from: { path: '^src/', pathNot: '^src/ui/' },
+      to: { path: '^src/ui/' },
+    },
     {
       name: 'no-unresolvable',
       severity: 'error',

@@ -7,7 +7,7 @@
 //      only CommonJS as a single executable's main script). etcd3's protos are embedded: see
 //      build-artifact-protos.mjs.
 //   2. `node --experimental-sea-config` turns the bundle (plus units/ and the kernel rules as assets, for
-//      `beacon ignition`) into a blob with a V8 code cache, which shortens start-up.
+//      `beacon ignition`, and the status page's bundle from build-ui.mjs) into a blob with a V8 code cache, which shortens start-up.
 //   3. postject injects the blob into a stripped copy of this machine's node binary.
 //   4. gzip -9 for Ignition to fetch, and sha512 sums beside both files.
 //
@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { patchConnectionPool } from './build-artifact-protos.mjs';
+import { buildUi } from './build-ui.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { out: { type: 'string' }, entry: { type: 'string' } } });
@@ -74,6 +75,9 @@ const assets = {};
 for (const file of listFiles(join(root, 'units'))) assets[relative(root, file)] = file;
 // The shipped kernel-log rules (src/config/problems.ts reads them as an asset when no file is set).
 assets['config/kernel-monitor.json'] = join(root, 'config/kernel-monitor.json');
+// The watcher's status page (src/watcher/status-page.ts reads the bundle as assets in the executable).
+const ui = await buildUi(join(work, 'ui'));
+for (const f of ['app.js', 'app.css']) assets[`ui/${f}`] = join(ui, f);
 const seaConfig = join(work, 'sea-config.json');
 const blob = join(work, 'beacon.blob');
 writeFileSync(

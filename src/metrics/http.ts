@@ -1,5 +1,6 @@
-// A tiny HTTP server for the daemons' observability endpoints (`/metrics`, `/healthz`, `/http_sd`):
-// a table of GET routes, JSON or text replies, nothing else. It lives for `run(signal)`.
+// A tiny HTTP server for the daemons' observability endpoints (`/metrics`, `/healthz`, `/http_sd`, the
+// watcher's status page): a table of GET routes, whole replies or a long-lived stream (server-sent events),
+// nothing else. It lives for `run(signal)`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -9,11 +10,18 @@ import { formatListen, type ListenAddress } from '../util/listen.js';
 export interface Reply {
   status: number;
   contentType: string;
-  body: string;
+  body: string | Buffer;
+  /** Extra response headers (a page's Content-Security-Policy). */
+  headers?: Readonly<Record<string, string>>;
 }
 
-/** One GET route: gets the parsed URL (query included), answers a Reply. */
-export type Route = (url: URL, req: IncomingMessage) => Reply | Promise<Reply>;
+/** A reply that takes over the response (a server-sent events stream); HEAD gets the headers only. */
+export interface StreamReply {
+  stream(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** One GET route: gets the parsed URL (query included), answers a Reply or a stream. */
+export type Route = (url: URL, req: IncomingMessage) => Reply | StreamReply | Promise<Reply | StreamReply>;
 
 /** A JSON reply (newline-terminated, so `curl` output ends cleanly). */
 export function json(status: number, value: unknown): Reply {
@@ -68,18 +76,23 @@ export class HttpEndpoint {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let reply: Reply;
+    let reply: Reply | StreamReply;
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const route = Object.hasOwn(this.routes, url.pathname) ? this.routes[url.pathname] : undefined;
       if (!route) reply = json(404, { error: `no such path: ${url.pathname}`, paths: Object.keys(this.routes) });
-      else if (req.method !== 'GET' && req.method !== 'HEAD') reply = json(405, { error: 'only GET is served' });
+      else if (req.method !== 'GET' && req.method !== 'HEAD') reply = { ...json(405, { error: 'only GET is served' }), headers: { allow: 'GET, HEAD' } };
       else reply = await route(url, req);
     } catch (err) {
       this.log.error({ err, path: req.url?.slice(0, 200) }, 'http request failed');
       reply = json(500, { error: 'internal error' });
     }
-    res.writeHead(reply.status, { 'content-type': reply.contentType, 'cache-control': 'no-store' });
+    if ('stream' in reply) {
+      reply.stream(req, res);
+      return;
+    }
+    // nosniff everywhere: a JSON or text body must never be taken for a script or a page.
+    res.writeHead(reply.status, { 'content-type': reply.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...reply.headers });
     res.end(req.method === 'HEAD' ? undefined : reply.body);
   }
 }

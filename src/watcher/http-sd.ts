@@ -82,6 +82,8 @@ export interface EndpointViewOptions {
   rejections?: { reject(err: DecodeError, kv: KeyValue): void; clear(key: string): void; clearAll(keep: (key: string) => boolean): void };
   probeIntervalMs?: number;
   requestTimeoutMs?: number;
+  /** Called (synchronously, must not throw) after each listing and each batch of watch events. */
+  onChange?: () => void;
 }
 
 /** Every endpoint of every service, in memory, kept current from etcd. */
@@ -102,6 +104,11 @@ export class EndpointView {
   /** How many endpoints the view holds. */
   get size(): number {
     return this.endpoints.size;
+  }
+
+  /** Every endpoint record held (valid ones only), in no particular order. */
+  records(): IterableIterator<EndpointRecord> {
+    return this.endpoints.values();
   }
 
   /** The target groups matching `filter`, sorted by service, then node. */
@@ -126,11 +133,14 @@ export class EndpointView {
         ...(this.opts.probeIntervalMs !== undefined ? { probeIntervalMs: this.opts.probeIntervalMs } : {}),
         ...(this.opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: this.opts.requestTimeoutMs } : {}),
         onState: (kvs, cause) => {
-          if (cause !== 'list') return; // events were applied one by one
-          this.endpoints.clear();
-          this.opts.rejections?.clearAll((key) => !key.startsWith(keys.services));
-          for (const kv of kvs.values()) this.put(kv);
-          this.listed = true;
+          // After events, they were applied one by one already.
+          if (cause === 'list') {
+            this.endpoints.clear();
+            this.opts.rejections?.clearAll((key) => !key.startsWith(keys.services));
+            for (const kv of kvs.values()) this.put(kv);
+            this.listed = true;
+          }
+          this.opts.onChange?.();
         },
         onEvent: (ev) => {
           if (ev.type === 'put') this.put(ev.kv);

@@ -57,6 +57,16 @@ export class NodeModel {
   private maintenance = new Map<string, MaintenanceRecord>();
   private listed = false;
 
+  /** Each node's valid conditions record (read-only: the status page shows them). */
+  get conditionRecords(): ReadonlyMap<string, ConditionsRecord> {
+    return this.conditions;
+  }
+
+  /** Each node's valid maintenance record (read-only: the status page shows them). */
+  get maintenanceRecords(): ReadonlyMap<string, MaintenanceRecord> {
+    return this.maintenance;
+  }
+
   constructor(
     private readonly keys: Keys,
     private readonly onGarbage: GarbageSink,

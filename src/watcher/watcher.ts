@@ -136,6 +136,8 @@ export class Watcher {
   private readonly counters = { events: 0 };
   /** Transitions waiting to be recorded together (see recordTogether). */
   private pendingRecords: PendingRecord[] = [];
+  /** Told when the copy of the registry or this watcher's own state changed (the status page's push). */
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
     private readonly store: Store,
@@ -212,6 +214,37 @@ export class Watcher {
       }
     }
     return out;
+  }
+
+  /** This watcher's copy of the node keys, read-only (the status page renders it; never written from outside). */
+  get nodeRecords(): Pick<NodeModel, 'live' | 'identity' | 'badIdentity' | 'conditionRecords' | 'maintenanceRecords'> {
+    return this.model;
+  }
+
+  /**
+   * Whether this watcher's view is current: etcd answers its feed and, when leading, every node of the
+   * latest listing has been compared with its status record (the `in sync` log line).
+   */
+  get inSync(): boolean {
+    if (!this.feed.answering) return false;
+    const term = this.term;
+    if (!term || !this.election.isLeader) return true;
+    return term.ready && !this.syncPending && this.dirty.size === 0;
+  }
+
+  /** Whether the mass-failure guard holds remedy hooks back now (leader only; false on a standby). */
+  get massFailureTripped(): boolean {
+    return this.term !== undefined && this.guard.isTripped;
+  }
+
+  /** Call `fn` (synchronously, must not throw) after each change of the copy or of this watcher's role or sync state; returns the unsubscribe. */
+  onChange(fn: () => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
+  private changed(): void {
+    for (const fn of this.changeListeners) fn();
   }
 
   /** A registered node's labels (from its live record), or undefined. */
@@ -303,6 +336,7 @@ export class Watcher {
     // Work only from a listing taken after the election: the copy may predate a gap.
     this.feed.requestResync('elected leader');
     this.wakeup.wake();
+    this.changed();
   }
 
   private endTerm(reason: string): void {
@@ -320,12 +354,14 @@ export class Watcher {
       .finally(() => this.draining.delete(d));
     this.draining.add(d);
     this.log.info({ reason }, 'leadership term ended');
+    this.changed();
   }
 
   private onResync(nodes: Set<string>): void {
     for (const n of nodes) if (!this.dirty.has(n)) this.dirty.set(n, { by: 'resync' });
     this.syncPending = true;
     this.wakeup.wake();
+    this.changed();
   }
 
   private onChanges(touched: { node: string; deleted?: DeletedLive }[]): void {
@@ -335,6 +371,7 @@ export class Watcher {
       this.dirty.set(t.node, { by: 'watch', ...(deleted ? { deleted } : {}) });
     }
     this.wakeup.wake();
+    this.changed();
   }
 
   // The single worker: only the leader reconciles; a batch of distinct nodes at a time, a node never in two at once.
@@ -364,6 +401,7 @@ export class Watcher {
           if (this.syncPending) {
             this.syncPending = false;
             this.log.info({ statuses: this.statuses.size, resyncs: this.feed.resyncs }, 'in sync');
+            this.changed();
           }
           await this.wakeup.wait(1_000, signal);
           continue;
@@ -723,6 +761,7 @@ export class Watcher {
     } else if (g.changed) {
       this.log.info({ failed: g.nodes.length, known: g.known }, 'mass-failure guard released: remedy hooks resume');
     }
+    if (g.changed) this.changed();
     return g;
   }
 
