@@ -4,14 +4,20 @@ import { dirname, resolve } from 'node:path';
 import type { CommandContext } from './command.js';
 import { loadAgentConfig, parseClientConfig, readConfigFile, type ClientConfig } from '../config/load.js';
 import type { AgentConfig } from '../config/types.js';
+import type { Overrides } from '../config/sections.js';
 import { ETCD_MAX_TXN_OPS, registrationProblems, reloadOps } from '../agent/limits.js';
 import { tlsCredentials, usesTls } from '../etcd/tls.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
 
 /** The overrides every subcommand's common flags carry. */
-export function overridesOf(ctx: CommandContext): { etcd?: string; prefix?: string; logLevel?: string } {
+export function overridesOf(ctx: CommandContext): Overrides {
   const v = ctx.values;
+  const flag = (name: string) => (typeof v[name] === 'string' ? { [name]: v[name] as string } : {});
   return {
+    ...flag('cacert'),
+    ...flag('cert'),
+    ...flag('key'),
+    ...flag('user'),
     ...(typeof v.etcd === 'string' ? { etcd: v.etcd } : typeof v.endpoints === 'string' ? { etcd: v.endpoints } : {}),
     ...(typeof v.prefix === 'string' ? { prefix: v.prefix } : {}),
     ...(typeof v['log-level'] === 'string' ? { logLevel: v['log-level'] } : {}),
