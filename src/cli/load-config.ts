@@ -59,8 +59,7 @@ export async function reloadConfig(ctx: CommandContext, running: AgentConfig): P
 }
 
 /** etcd and prefix only, for read commands: from --config if given (other sections ignored), env, flags. */
-export async function clientConfig(ctx: CommandContext): Promise<ClientConfig> {
-  const path = ctx.values.config;
+export async function clientConfig(ctx: CommandContext, path = ctx.values.config): Promise<ClientConfig> {
   const raw = typeof path === 'string' ? await readConfigFile(path) : undefined;
   return parseClientConfig(raw, {
     env: ctx.env,
