@@ -2,9 +2,9 @@
 // it reads and the state directory it writes.
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { access, open, unlink } from 'node:fs/promises';
 import { request } from 'node:http';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createLogger } from '../log.js';
 import { readApiToken } from '../config/api.js';
 import { selectAddress } from '../facts/address.js';
@@ -92,21 +92,31 @@ export const local: DoctorCheck<ConfiguredContext> = async (ctx) => {
   const out: Finding[] = [];
   const problems = ctx.config.problems;
   const kernel = problems?.kernel;
-  if (kernel && (kernel.source ?? 'kmsg') === 'kmsg') {
+  const source = kernel ? (kernel.source ?? 'kmsg') : undefined;
+  if (kernel && (source === 'kmsg' || source === 'file')) {
     const path = kernel.path ?? ctx.paths.kmsg;
     try {
       await (await open(path, constants.O_RDONLY | constants.O_NONBLOCK)).close();
       out.push(ok('problem source', `${path} readable`));
     } catch (err) {
-      out.push(failed('problem source', `${path}: ${(err as NodeJS.ErrnoException).code}`, 'run the agent as root or with CAP_SYSLOG, or set problems.kernel.source: journal'));
+      out.push(
+        failed(
+          'problem source',
+          `${path}: ${(err as NodeJS.ErrnoException).code}`,
+          source === 'kmsg' ? 'run the agent as root or with CAP_SYSLOG, or set problems.kernel.source: journal' : 'fix problems.kernel.path, or give the agent\'s user read access to it',
+        ),
+      );
     }
-  } else if (kernel?.source === 'journal') {
+  } else if (source === 'journal') {
     const ok_ = await new Promise<boolean>((resolve) => execFile('journalctl', ['-k', '-n', '0', '-q'], { timeout: 5000 }, (err) => resolve(!err)));
     out.push(ok_ ? ok('problem source', 'journalctl -k readable') : failed('problem source', 'journalctl -k fails', 'add the agent\'s user to the systemd-journal group'));
   }
   const stateDir = problems?.stateFile ? dirname(problems.stateFile) : ctx.paths.stateDir;
   try {
-    await access(stateDir, constants.W_OK);
+    // Written for real: root passes access(W_OK) on a read-only (chattr +i, ro mount) directory, and on a file.
+    const probe = join(stateDir, `.beacon-doctor-${process.pid}`);
+    await (await open(probe, 'wx', 0o600)).close();
+    await unlink(probe);
     out.push(ok('state directory', `${stateDir} writable`));
   } catch (err) {
     out.push(

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EtcdCluster, freePort, requireBinary, waitFor } from '../helpers/etcd.js';
@@ -94,7 +94,7 @@ test.serial('members: a stopped member and an endpoint that is no member\'s clie
 });
 
 // A TCP proxy that holds every chunk from etcd for `delayMs`: a slow link, for real.
-async function slowProxy(target: number, delayMs: number): Promise<{ port: number; server: Server }> {
+async function slowProxy(target: number, delayMs: number): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -109,16 +109,21 @@ async function slowProxy(target: number, delayMs: number): Promise<{ port: numbe
     client.on('error', close).on('close', close);
     up.on('error', close).on('close', close);
   });
-  server.on('close', () => sockets.forEach((s) => s.destroy()));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { port, server };
+  // close() waits for open connections: end them first.
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      sockets.forEach((s) => s.destroy());
+      server.close(() => resolve());
+    });
+  return { port, stop };
 }
 
 test.serial('a round trip over half of etcd.requestTimeout (the tighter deadline) is a warning naming the setting', async (t) => {
   const etcd = await EtcdCluster.start();
   t.teardown(() => etcd.destroy());
-  const { port, server } = await slowProxy(etcd.members[0]!.spec.clientPort, 1200);
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port, stop } = await slowProxy(etcd.members[0]!.spec.clientPort, 1200);
+  t.teardown(stop);
   // keepaliveTimeout 2.5s > requestTimeout 2s: the request deadline is the one the round trip is weighed against.
   const cfg = writeConfig(yaml(`http://127.0.0.1:${port}`).replace('ttl: 10s', 'ttl: 20s, keepaliveInterval: 6s, keepaliveTimeout: 2500ms'));
   const r = doctor(['-c', cfg]);
@@ -141,7 +146,7 @@ function signed(certs: TestCerts, name: string, key: string, cn: string, dates: 
   }
   writeFileSync(
     join(d, `${name}.cnf`),
-    `[ca]\ndefault_ca = c\n[c]\ndatabase = ${d}/index.txt\nserial = ${d}/serial\nnew_certs_dir = ${d}\ndefault_md = sha256\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\n[ext]\n${san}basicConstraints = CA:FALSE\n`,
+    `[ca]\ndefault_ca = c\n[c]\ndatabase = ${d}/index.txt\nserial = ${d}/serial\nnew_certs_dir = ${d}\ndefault_md = sha256\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\n[ext]\n${san}basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth, clientAuth\n`,
   );
   execFileSync('openssl', ['req', '-new', '-key', key, '-subj', `/CN=${cn}`, '-out', join(d, `${name}.csr`)], { stdio: 'pipe' });
   execFileSync('openssl', ['ca', '-batch', '-config', join(d, `${name}.cnf`), '-extensions', 'ext', '-cert', certs.caFile, '-keyfile', join(d, 'ca.key'), '-in', join(d, `${name}.csr`), '-out', join(d, `${name}.crt`), ...dates], { stdio: 'pipe' });
