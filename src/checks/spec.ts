@@ -1,8 +1,9 @@
-// Check config: parse → defaults → validate → frozen CheckSpec. Pure; every error is a ConfigError
-// naming the exact field (`services[0].checks[1].timeout`) and the value found there.
+// Check config: parse → defaults → validate → frozen CheckSpec. Pure; read with the config's own field
+// reader (src/util/fields.ts), so every problem of every check is reported at once, each naming the
+// exact field (`services[0].checks[1].timeout`) and the value found there, and typos get "did you mean".
 import { formatDuration, parseDuration } from '../util/duration.js';
-import { ConfigError, ConfigErrors } from '../errors.js';
-import { Problems, redact, unknownFieldProblem } from '../util/fields.js';
+import { ConfigError } from '../errors.js';
+import { Fields, Problems, fieldPath, isMapping, readString, type Check, type Reader } from '../util/fields.js';
 import type { HealthStatus } from '../types.js';
 import {
   type CheckBase,
@@ -54,14 +55,25 @@ const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * `field` is the list's config path (`services[0].checks`), used to name errors.
  */
 export function parseChecks(raw: readonly unknown[], field: string, serviceName: string): CheckSpec[] {
-  if (!Array.isArray(raw)) throw new ConfigError(field, raw, 'must be a list of checks');
-  // Each check is read on its own: a bad checks[0] must not hide a bad checks[1].
   const problems = new Problems();
-  const specs = raw.map((entry, i) => problems.catch(() => parseCheck(entry, `${field}[${i}]`, serviceName, i)));
+  const specs = readChecks(problems, field, raw, serviceName);
   problems.throwIfAny();
+  return specs!;
+}
+
+/**
+ * Read a `checks:` list with the config's field reader: every problem of every check is recorded in
+ * `p` (a bad checks[0] hides nothing in checks[1], a bad timeout nothing in the same check's target).
+ * Undefined when any check is wrong.
+ */
+export function readChecks(p: Problems, field: string, raw: unknown, serviceName: string): CheckSpec[] | undefined {
+  if (!Array.isArray(raw)) return p.add(field, raw, 'must be a list of checks');
+  const before = p.list.length;
+  const specs = raw.map((entry, i) => readCheck(p, `${field}[${i}]`, entry, serviceName, i));
+  if (p.list.length > before) return undefined;
   const ok = specs as CheckSpec[];
-  assertUniqueCheckIds(ok);
-  return ok;
+  p.catch(() => assertUniqueCheckIds(ok));
+  return p.list.length > before ? undefined : ok;
 }
 
 /** Check ids must be unique across the whole agent (TTL reports address them by id). */
@@ -76,145 +88,130 @@ export function assertUniqueCheckIds(specs: readonly CheckSpec[]): void {
   }
 }
 
-function parseCheck(entry: unknown, field: string, service: string, index: number): CheckSpec {
-  if (!isRecord(entry)) {
-    throw new ConfigError(field, entry, `must be a mapping with one key naming the kind (${KIND_KEYS.join(', ')})`);
+/** A reader whose value problems come from a function throwing ConfigError (the target parsers below). */
+function thrown<T>(parse: (v: unknown, at: string) => T): Reader<T> {
+  return (p, at, v) => p.catch(() => parse(v, at));
+}
+
+function readCheck(p: Problems, field: string, entry: unknown, service: string, index: number): CheckSpec | undefined {
+  if (!isMapping(entry)) {
+    return p.add(field, entry, `must be a mapping with one key naming the kind (${KIND_KEYS.join(', ')})`);
   }
-  const kindKeys = KIND_KEYS.filter((k) => k in entry);
-  const unknown = Object.keys(entry).filter(
-    (k) => !(KIND_KEYS as readonly string[]).includes(k) && !COMMON_KEYS.has(k) && !HTTP_KEYS.has(k),
-  );
+  const f = new Fields(field, entry, p);
+  const before = p.list.length;
+  const kindKeys = KIND_KEYS.filter((k) => f.has(k));
   if (kindKeys.length === 0) {
     // The commonest mistake is a kind we do not have (`script:`, `grpc:`): say so on that key.
+    const known = new Set<string>([...KIND_KEYS, ...COMMON_KEYS, ...HTTP_KEYS]);
+    const unknown = Object.keys(entry).filter((k) => !known.has(k));
     if (unknown.length > 0) {
       const k = unknown[0]!;
-      throw new ConfigError(`${field}.${k}`, entry[k], `unknown check kind "${k}" (expected one of ${KIND_KEYS.join(', ')})`);
+      return p.add(f.at(k), entry[k], `unknown check kind "${k}" (expected one of ${KIND_KEYS.join(', ')})`);
     }
-    throw new ConfigError(field, entry, `must name a check kind: one of ${KIND_KEYS.join(', ')}`);
+    return p.add(field, entry, `must name a check kind: one of ${KIND_KEYS.join(', ')}`);
   }
-  if (kindKeys.length > 1) {
-    throw new ConfigError(field, entry, `names more than one check kind: ${kindKeys.join(', ')}`);
-  }
-  if (unknown.length > 0) {
-    const known = [...KIND_KEYS, ...COMMON_KEYS, ...(kindKeys[0] === 'http' || kindKeys[0] === 'https' ? HTTP_KEYS : [])];
-    const errors = unknown.map((k) => new ConfigError(`${field}.${k}`, redact(k, entry[k]), unknownFieldProblem(k, known)));
-    if (errors.length === 1) throw errors[0];
-    throw new ConfigErrors(errors);
-  }
+  if (kindKeys.length > 1) return p.add(field, entry, `names more than one check kind: ${kindKeys.join(', ')}`);
   const key = kindKeys[0]!;
   const kind: CheckKind = key === 'https' ? 'http' : key;
-  if (kind !== 'http') {
-    for (const k of HTTP_KEYS) {
-      if (k in entry) throw new ConfigError(`${field}.${k}`, entry[k], `applies only to http checks, not ${kind}`);
-    }
-  }
 
-  const base = parseBase(entry, field, service, index, kind);
-  const target = entry[key];
-  const at = `${field}.${key}`;
-  let spec: CheckSpec;
+  const base = readBase(f, service, index, kind);
+  const at = f.at(key);
+  let spec: CheckSpec | undefined;
   switch (key) {
     case 'http':
     case 'https':
-      spec = parseHttp(entry, field, base, target, at, key);
+      spec = readHttp(f, base, key);
       break;
-    case 'tcp':
-      spec = { ...base, kind: 'tcp', ...parseHostPort(target, at) } satisfies TcpCheckSpec;
+    case 'tcp': {
+      const target = f.read(key, thrown(parseHostPort), undefined);
+      if (base && target) spec = { ...base, kind: 'tcp', ...target } satisfies TcpCheckSpec;
       break;
-    case 'exec':
-      spec = { ...base, kind: 'exec', argv: Object.freeze(parseArgv(target, at)) } satisfies ExecCheckSpec;
+    }
+    case 'exec': {
+      const argv = f.read(key, thrown(parseArgv), undefined);
+      if (base && argv) spec = { ...base, kind: 'exec', argv: Object.freeze(argv) } satisfies ExecCheckSpec;
       break;
-    case 'systemd':
-      spec = { ...base, kind: 'systemd', unit: parseUnit(target, at) } satisfies SystemdCheckSpec;
+    }
+    case 'systemd': {
+      const unit = f.read(key, thrown(parseUnit), undefined);
+      if (base && unit) spec = { ...base, kind: 'systemd', unit } satisfies SystemdCheckSpec;
       break;
+    }
     case 'ttl': {
-      const ttlMs = parseDuration(target, at);
-      if (ttlMs < MIN_INTERVAL_MS) throw new ConfigError(at, target, 'must be at least 1s');
-      if (ttlMs > MAX_INTERVAL_MS) throw new ConfigError(at, target, `must be from 1s to ${formatDuration(MAX_INTERVAL_MS)}`);
-      spec = { ...base, kind: 'ttl', ttlMs } satisfies TtlCheckSpec;
+      const ttlMs = f.read(key, thrown((v) => parseDuration(v, at)), undefined);
+      if (ttlMs !== undefined && ttlMs < MIN_INTERVAL_MS) f.fail(key, 'must be at least 1s');
+      else if (ttlMs !== undefined && ttlMs > MAX_INTERVAL_MS) f.fail(key, `must be from 1s to ${formatDuration(MAX_INTERVAL_MS)}`);
+      else if (base && ttlMs !== undefined) spec = { ...base, kind: 'ttl', ttlMs } satisfies TtlCheckSpec;
       break;
     }
   }
-  if (!('name' in entry)) spec.name = `${kind} ${describeTarget(spec)}`;
+  if (kind !== 'http') {
+    for (const k of HTTP_KEYS) if (f.has(k)) f.fail(k, `applies only to http checks, not ${kind}`);
+  }
+  // Every kind key is known here, so a typo of one (`htttp:` next to `tcp:`) gets its "did you mean".
+  for (const k of KIND_KEYS) f.get(k);
+  f.done();
+  if (!spec || p.list.length > before) return undefined;
+  if (!f.has('name')) spec.name = `${kind} ${describeTarget(spec)}`;
   return Object.freeze(spec);
 }
 
-function parseBase(
-  entry: Record<string, unknown>,
-  field: string,
-  service: string,
-  index: number,
-  kind: CheckKind,
-): CheckBase {
-  let id = `${service}:${kind}:${index}`;
-  if ('id' in entry) {
-    const v = entry.id;
-    if (typeof v !== 'string' || !ID_RE.test(v)) {
-      throw new ConfigError(`${field}.id`, v, 'must be 1-128 letters, digits or ".", "_", ":", "@", "-", starting with a letter or digit');
-    }
-    id = v;
-  }
-  let name = '';
-  if ('name' in entry) {
-    const v = entry.name;
-    if (typeof v !== 'string' || v.trim() === '' || v.length > 256) {
-      throw new ConfigError(`${field}.name`, v, 'must be a non-empty string of at most 256 characters');
-    }
-    name = v;
-  }
+const readId: Check<string> = (v) =>
+  ID_RE.test(v) ? undefined : 'must be 1-128 letters, digits or ".", "_", ":", "@", "-", starting with a letter or digit';
+const readCheckName: Check<string> = (v) => (v.trim() === '' || v.length > 256 ? 'must be a non-empty string of at most 256 characters' : undefined);
+const readCount: Reader<number> = (p, at, v) =>
+  Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_THRESHOLD ? (v as number) : p.add(at, v, `must be a whole number from 0 to ${MAX_THRESHOLD}`);
 
-  let intervalMs = DEFAULT_INTERVAL_MS;
-  let timeoutMs = 0;
+/** A check interval or timeout: a duration, with the check's own bounds and wording. */
+function readCheckDuration(f: Fields, key: string, min: number, minProblem: string): number | undefined {
+  const ms = f.read(key, thrown((v, at) => parseDuration(v, at)), undefined);
+  if (ms === undefined) return undefined;
+  if (ms < min) return f.fail(key, minProblem);
+  if (ms > MAX_INTERVAL_MS) return f.fail(key, `must be from 1s to ${formatDuration(MAX_INTERVAL_MS)}`);
+  return ms;
+}
+
+function readBase(f: Fields, service: string, index: number, kind: CheckKind): CheckBase | undefined {
+  const id = f.has('id') ? f.read('id', (p, at, v) => (typeof v === 'string' ? readString(p, at, v, readId) : p.add(at, v, readId('')!)), undefined) : `${service}:${kind}:${index}`;
+  const name = f.has('name')
+    ? f.read('name', (p, at, v) => (typeof v === 'string' ? readString(p, at, v, readCheckName) : p.add(at, v, readCheckName('')!)), undefined)
+    : '';
+
+  let intervalMs: number | undefined = DEFAULT_INTERVAL_MS;
+  let timeoutMs: number | undefined = 0;
   if (kind === 'ttl') {
     // A pushed check has no schedule of its own: its TTL is the only clock.
-    for (const k of ['interval', 'timeout']) {
-      if (k in entry) throw new ConfigError(`${field}.${k}`, entry[k], 'does not apply to ttl checks (the ttl is the deadline)');
-    }
+    for (const k of ['interval', 'timeout']) if (f.has(k)) f.fail(k, 'does not apply to ttl checks (the ttl is the deadline)');
   } else {
-    if ('interval' in entry) {
-      intervalMs = parseDuration(entry.interval, `${field}.interval`);
-      if (intervalMs < MIN_INTERVAL_MS) throw new ConfigError(`${field}.interval`, entry.interval, 'must be at least 1s');
-      if (intervalMs > MAX_INTERVAL_MS) throw new ConfigError(`${field}.interval`, entry.interval, `must be from 1s to ${formatDuration(MAX_INTERVAL_MS)}`);
-    }
-    timeoutMs = Math.min(DEFAULT_TIMEOUT_CAP_MS, Math.floor(intervalMs / 2));
-    if ('timeout' in entry) {
-      timeoutMs = parseDuration(entry.timeout, `${field}.timeout`);
-      if (timeoutMs <= 0) throw new ConfigError(`${field}.timeout`, entry.timeout, 'must be greater than 0');
-      if (timeoutMs >= intervalMs) {
-        throw new ConfigError(
-          `${field}.timeout`,
-          entry.timeout,
-          `timeout must be less than interval: timeout=${formatDuration(timeoutMs)} interval=${formatDuration(intervalMs)}`,
-        );
+    if (f.has('interval')) intervalMs = readCheckDuration(f, 'interval', MIN_INTERVAL_MS, 'must be at least 1s');
+    timeoutMs = intervalMs === undefined ? undefined : Math.min(DEFAULT_TIMEOUT_CAP_MS, Math.floor(intervalMs / 2));
+    if (f.has('timeout')) {
+      timeoutMs = readCheckDuration(f, 'timeout', 1, 'must be greater than 0');
+      if (timeoutMs !== undefined && intervalMs !== undefined && timeoutMs >= intervalMs) {
+        timeoutMs = f.fail('timeout', `timeout must be less than interval: timeout=${formatDuration(timeoutMs)} interval=${formatDuration(intervalMs)}`);
       }
     }
   }
 
-  let initialStatus: HealthStatus = 'critical';
-  if ('initialStatus' in entry) {
-    const v = entry.initialStatus;
-    if (typeof v !== 'string' || !(STATUSES as readonly string[]).includes(v)) {
-      throw new ConfigError(`${field}.initialStatus`, v, `must be one of ${STATUSES.join(', ')}`);
-    }
-    initialStatus = v as HealthStatus;
-  }
-  const successBeforePassing = count(entry, 'successBeforePassing', field);
-  const failuresBeforeCritical = count(entry, 'failuresBeforeCritical', field);
+  const initialStatus = f.has('initialStatus') ? f.oneOf('initialStatus', STATUSES) : 'critical';
+  const successBeforePassing = f.read('successBeforePassing', readCount, undefined) ?? 0;
+  const failuresBeforeCritical = f.read('failuresBeforeCritical', readCount, undefined) ?? 0;
   // Consul: failuresBeforeWarning defaults to failuresBeforeCritical (no warning stage).
-  const failuresBeforeWarning =
-    'failuresBeforeWarning' in entry ? count(entry, 'failuresBeforeWarning', field) : failuresBeforeCritical;
-  if (failuresBeforeWarning > failuresBeforeCritical) {
-    throw new ConfigError(
-      `${field}.failuresBeforeWarning`,
-      entry.failuresBeforeWarning,
+  const failuresBeforeWarning = f.has('failuresBeforeWarning') ? f.read('failuresBeforeWarning', readCount, undefined) : failuresBeforeCritical;
+  if (failuresBeforeWarning !== undefined && !f.bad('failuresBeforeCritical') && failuresBeforeWarning > failuresBeforeCritical) {
+    f.fail(
+      'failuresBeforeWarning',
       `failuresBeforeWarning must not exceed failuresBeforeCritical: failuresBeforeWarning=${failuresBeforeWarning} failuresBeforeCritical=${failuresBeforeCritical}`,
     );
+  }
+  if (id === undefined || name === undefined || intervalMs === undefined || timeoutMs === undefined || initialStatus === undefined || failuresBeforeWarning === undefined) {
+    return undefined;
   }
   return {
     id,
     name,
     service,
-    field,
+    field: f.path,
     intervalMs,
     timeoutMs,
     initialStatus,
@@ -224,14 +221,7 @@ function parseBase(
   };
 }
 
-function parseHttp(
-  entry: Record<string, unknown>,
-  field: string,
-  base: CheckBase,
-  target: unknown,
-  at: string,
-  key: 'http' | 'https',
-): HttpCheckSpec {
+function parseHttpUrl(target: unknown, at: string, key: 'http' | 'https'): URL {
   if (typeof target !== 'string' || target.trim() === '') throw new ConfigError(at, target, 'must be a URL');
   let url: URL;
   try {
@@ -242,52 +232,52 @@ function parseHttp(
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(at, target, 'must be an http:// or https:// URL');
   if (key === 'https' && url.protocol !== 'https:') throw new ConfigError(at, target, 'an https check must use an https:// URL');
   if (url.username || url.password) throw new ConfigError(at, target, 'must not carry credentials; use headers');
+  return url;
+}
 
-  let method = 'GET';
-  if ('method' in entry) {
-    const v = entry.method;
-    if (typeof v !== 'string' || !METHOD_RE.test(v.toUpperCase())) throw new ConfigError(`${field}.method`, v, 'must be an HTTP method such as GET or HEAD');
-    method = v.toUpperCase();
-  }
+const readHeaders: Reader<Record<string, string>> = (p, at, v) => {
+  if (!isMapping(v)) return p.add(at, v, 'must be a mapping of header name to value');
   const headers: Record<string, string> = {};
-  if ('headers' in entry) {
-    const v = entry.headers;
-    if (!isRecord(v)) throw new ConfigError(`${field}.headers`, v, 'must be a mapping of header name to value');
-    for (const [name, value] of Object.entries(v)) {
-      const f = `${field}.headers.${name}`;
-      if (!HEADER_NAME_RE.test(name)) throw new ConfigError(f, name, 'is not a valid header name');
-      // Consul writes header values as lists; accept both.
-      const values = Array.isArray(value) ? value : [value];
-      if (values.length === 0 || !values.every((x) => typeof x === 'string' && !/[\r\n\0]/.test(x))) {
-        throw new ConfigError(f, value, 'must be a string (or a list of strings) without line breaks');
-      }
-      headers[name] = (values as string[]).join(', ');
+  let ok = true;
+  for (const [name, value] of Object.entries(v)) {
+    const f = fieldPath(at, name);
+    if (!HEADER_NAME_RE.test(name)) {
+      ok = p.add(f, name, 'is not a valid header name') ?? false;
+      continue;
     }
-  }
-  let expectedStatus: number[] | undefined;
-  if ('expectedStatus' in entry) {
-    const v = entry.expectedStatus;
-    const list = Array.isArray(v) ? v : [v];
-    if (list.length === 0 || !list.every((x) => Number.isInteger(x) && (x as number) >= 100 && (x as number) <= 599)) {
-      throw new ConfigError(`${field}.expectedStatus`, v, 'must be an HTTP status code (100-599) or a list of them');
+    // Consul writes header values as lists; accept both.
+    const values = Array.isArray(value) ? value : [value];
+    if (values.length === 0 || !values.every((x) => typeof x === 'string' && !/[\r\n\0]/.test(x))) {
+      ok = p.add(f, value, 'must be a string (or a list of strings) without line breaks') ?? false;
+      continue;
     }
-    expectedStatus = list as number[];
+    headers[name] = (values as string[]).join(', ');
   }
-  const tls = url.protocol === 'https:';
-  let tlsSkipVerify = false;
-  if ('tlsSkipVerify' in entry) {
-    const v = entry.tlsSkipVerify;
-    if (typeof v !== 'boolean') throw new ConfigError(`${field}.tlsSkipVerify`, v, 'must be true or false');
-    if (!tls) throw new ConfigError(`${field}.tlsSkipVerify`, v, 'applies only to https:// URLs');
-    tlsSkipVerify = v;
+  return ok ? headers : undefined;
+};
+
+const readExpectedStatus: Reader<number[]> = (p, at, v) => {
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length === 0 || !list.every((x) => Number.isInteger(x) && (x as number) >= 100 && (x as number) <= 599)) {
+    return p.add(at, v, 'must be an HTTP status code (100-599) or a list of them');
   }
-  let serverName: string | undefined;
-  if ('serverName' in entry) {
-    const v = entry.serverName;
-    if (typeof v !== 'string' || !/^[A-Za-z0-9.-]{1,253}$/.test(v)) throw new ConfigError(`${field}.serverName`, v, 'must be a DNS name');
-    if (!tls) throw new ConfigError(`${field}.serverName`, v, 'applies only to https:// URLs');
-    serverName = v;
-  }
+  return list as number[];
+};
+
+const readBool: Reader<boolean> = (p, at, v) => (typeof v === 'boolean' ? v : p.add(at, v, 'must be true or false'));
+
+function readHttp(f: Fields, base: CheckBase | undefined, key: 'http' | 'https'): HttpCheckSpec | undefined {
+  const url = f.read(key, thrown((v, at) => parseHttpUrl(v, at, key)), undefined);
+  const method = f.read('method', (p, at, v) => (typeof v === 'string' && METHOD_RE.test(v.toUpperCase()) ? v.toUpperCase() : p.add(at, v, 'must be an HTTP method such as GET or HEAD')), undefined) ?? 'GET';
+  const headers = f.read('headers', readHeaders, undefined) ?? {};
+  const expectedStatus = f.read('expectedStatus', readExpectedStatus, undefined);
+  // With a URL that did not parse, whether it is https is unknown: only the URL's own problem is reported.
+  const tls = url ? url.protocol === 'https:' : undefined;
+  const tlsSkipVerify = f.read('tlsSkipVerify', readBool, undefined);
+  if (tlsSkipVerify !== undefined && tls === false) f.fail('tlsSkipVerify', 'applies only to https:// URLs');
+  const serverName = f.read('serverName', (p, at, v) => (typeof v === 'string' && /^[A-Za-z0-9.-]{1,253}$/.test(v) ? v : p.add(at, v, 'must be a DNS name')), undefined);
+  if (serverName !== undefined && tls === false) f.fail('serverName', 'applies only to https:// URLs');
+  if (!base || !url) return undefined;
   return {
     ...base,
     kind: 'http',
@@ -295,7 +285,7 @@ function parseHttp(
     method,
     headers: Object.freeze(headers),
     ...(expectedStatus ? { expectedStatus: Object.freeze(expectedStatus) } : {}),
-    tlsSkipVerify,
+    tlsSkipVerify: tlsSkipVerify ?? false,
     ...(serverName !== undefined ? { serverName } : {}),
   };
 }
@@ -331,15 +321,6 @@ function parseUnit(v: unknown, at: string): string {
   return v.includes('.') ? v : `${v}.service`;
 }
 
-function count(entry: Record<string, unknown>, key: string, field: string): number {
-  if (!(key in entry)) return 0;
-  const v = entry[key];
-  if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > MAX_THRESHOLD) {
-    throw new ConfigError(`${field}.${key}`, v, `must be a whole number from 0 to ${MAX_THRESHOLD}`);
-  }
-  return v as number;
-}
-
 /** What a check points at, for default names and log lines. */
 export function describeTarget(spec: CheckSpec): string {
   switch (spec.kind) {
@@ -354,10 +335,6 @@ export function describeTarget(spec: CheckSpec): string {
     case 'ttl':
       return formatDuration(spec.ttlMs);
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Every key that names a check kind in the config (`https` is an http check that requires TLS). */

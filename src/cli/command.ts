@@ -9,6 +9,11 @@ export const COMMON_OPTIONS = {
   etcd: { type: 'string' },
   // etcdctl's spelling of --etcd: the same option, so an etcdctl user's habit works.
   endpoints: { type: 'string' },
+  // etcdctl's TLS and user flags, with its meaning: they win over the environment and the file.
+  cacert: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  user: { type: 'string' },
   prefix: { type: 'string' },
   'log-level': { type: 'string' },
   output: { type: 'string', short: 'o' },

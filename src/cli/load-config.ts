@@ -4,14 +4,20 @@ import { dirname, resolve } from 'node:path';
 import type { CommandContext } from './command.js';
 import { loadAgentConfig, parseClientConfig, readConfigFile, type ClientConfig } from '../config/load.js';
 import type { AgentConfig } from '../config/types.js';
+import type { Overrides } from '../config/sections.js';
 import { ETCD_MAX_TXN_OPS, registrationProblems, reloadOps } from '../agent/limits.js';
 import { tlsCredentials, usesTls } from '../etcd/tls.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
 
 /** The overrides every subcommand's common flags carry. */
-export function overridesOf(ctx: CommandContext): { etcd?: string; prefix?: string; logLevel?: string } {
+export function overridesOf(ctx: CommandContext): Overrides {
   const v = ctx.values;
+  const flag = (name: string) => (typeof v[name] === 'string' ? { [name]: v[name] as string } : {});
   return {
+    ...flag('cacert'),
+    ...flag('cert'),
+    ...flag('key'),
+    ...flag('user'),
     ...(typeof v.etcd === 'string' ? { etcd: v.etcd } : typeof v.endpoints === 'string' ? { etcd: v.endpoints } : {}),
     ...(typeof v.prefix === 'string' ? { prefix: v.prefix } : {}),
     ...(typeof v['log-level'] === 'string' ? { logLevel: v['log-level'] } : {}),
@@ -53,8 +59,7 @@ export async function reloadConfig(ctx: CommandContext, running: AgentConfig): P
 }
 
 /** etcd and prefix only, for read commands: from --config if given (other sections ignored), env, flags. */
-export async function clientConfig(ctx: CommandContext): Promise<ClientConfig> {
-  const path = ctx.values.config;
+export async function clientConfig(ctx: CommandContext, path = ctx.values.config): Promise<ClientConfig> {
   const raw = typeof path === 'string' ? await readConfigFile(path) : undefined;
   return parseClientConfig(raw, {
     env: ctx.env,

@@ -1,7 +1,9 @@
 // Where beacon's data lives: the etcd connection and the key prefix. Shared by the agent, the watcher and the CLI.
-// Precedence, per setting: command-line override > BEACON_* env > file > etcdctl's ETCDCTL_* env > default;
-// endpoints alone follow etcdctl users' expectation, flag > environment > file: an exported
-// ETCDCTL_ENDPOINTS wins over the example's 127.0.0.1 (README's `beacon agent --config examples/agent.yaml`).
+// Precedence of how to reach etcd (endpoints, CA, client certificate and key, user) follows etcdctl users'
+// expectation, flag > environment > file: an exported ETCDCTL_ENDPOINTS or ETCDCTL_CACERT wins over the
+// example's settings (README's `beacon agent --config examples/agent.yaml`), and a systemd drop-in's
+// Environment= wins over the file it ships with. BEACON_ETCD_* win over ETCDCTL_* (beacon's own over a
+// shell's). Other settings: flag > BEACON_* env > file > default.
 import { resolve } from 'node:path';
 import type { EtcdConfig } from '../types.js';
 import { DEFAULT_PREFIX, normalizePrefix } from '../etcd/keys.js';
@@ -11,7 +13,8 @@ import { envValue, type ParseContext } from './sections.js';
 /** Used when neither flags, environment nor file name an endpoint (etcdctl's own default). */
 export const DEFAULT_ENDPOINTS: readonly string[] = ['http://127.0.0.1:2379'];
 
-const ENDPOINT = /^(https?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})\/?$/;
+// etcdctl accepts `host:port` without a scheme and means http://: so does beacon.
+const ENDPOINT = /^(?:(https?):\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})\/?$/;
 
 /** Endpoints as a list of URLs or one comma-separated string (the form of --etcd and ETCDCTL_ENDPOINTS). */
 export function readEndpoints(p: Problems, field: string, value: unknown): string[] | undefined {
@@ -25,7 +28,7 @@ export function readEndpoints(p: Problems, field: string, value: unknown): strin
     if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) {
       p.add(at, item, 'must be an http:// or https:// URL with a host and port, e.g. http://10.0.0.1:2379');
     } else {
-      out.push(item.trim().replace(/\/$/, ''));
+      out.push(`${m[1] ?? 'http'}://${m[2]}:${m[3]}`);
     }
   }
   if (out.length !== items.length) return undefined;
@@ -73,35 +76,47 @@ export function parseEtcd(raw: unknown, ctx: ParseContext): EtcdConfig {
     fileEndpoints ??
     [...DEFAULT_ENDPOINTS];
 
-  const caFile = f.has('caFile') ? file.caFile : env('ETCDCTL_CACERT');
+  // Each source in precedence order: the first that sets a value (or either half of a pair) is taken whole.
+  const caFile =
+    overrides.cacert ?? env('BEACON_ETCD_CACERT') ?? env('ETCDCTL_CACERT') ?? (f.has('caFile') ? file.caFile : undefined);
 
-  // Certificate and key, user and password travel in pairs: the file's pair if it sets either half, else etcdctl's.
+  // Certificate and key, user and password travel in pairs, each pair from one source.
+  const pairSources: PairSource[] = [
+    { cert: ['--cert', overrides.cert], key: ['--key', overrides.key] },
+    { cert: ['$BEACON_ETCD_CERT', env('BEACON_ETCD_CERT')], key: ['$BEACON_ETCD_KEY', env('BEACON_ETCD_KEY')] },
+    { cert: ['$ETCDCTL_CERT', env('ETCDCTL_CERT')], key: ['$ETCDCTL_KEY', env('ETCDCTL_KEY')] },
+  ];
   let certFile: string | undefined;
   let keyFile: string | undefined;
-  if (f.has('certFile') || f.has('keyFile')) {
+  const pair = pairSources.find((s) => s.cert[1] !== undefined || s.key[1] !== undefined);
+  if (pair) {
+    [certFile, keyFile] = [pair.cert[1], pair.key[1]];
+    if ((certFile === undefined) !== (keyFile === undefined)) {
+      const [set, unset] = certFile !== undefined ? [pair.cert, pair.key] : [pair.key, pair.cert];
+      p.add(set[0], set[1], `needs ${unset[0]} too: a client certificate and its key come together`);
+    }
+  } else if (f.has('certFile') || f.has('keyFile')) {
     [certFile, keyFile] = [file.certFile, file.keyFile];
     if (f.has('certFile') !== f.has('keyFile')) {
       const [set, unset] = f.has('certFile') ? ['certFile', 'keyFile'] : ['keyFile', 'certFile'];
       f.fail(set, `needs etcd.${unset} too: a client certificate and its key come together`);
     }
-  } else {
-    [certFile, keyFile] = [env('ETCDCTL_CERT'), env('ETCDCTL_KEY')];
-    if ((certFile === undefined) !== (keyFile === undefined)) {
-      const [set, unset] = certFile !== undefined ? ['ETCDCTL_CERT', 'ETCDCTL_KEY'] : ['ETCDCTL_KEY', 'ETCDCTL_CERT'];
-      p.add(`$${set}`, env(set), `needs $${unset} too: a client certificate and its key come together`);
-    }
   }
 
   let username: string | undefined;
   let password: string | undefined;
-  if (f.has('username') || f.has('password')) {
+  const user =
+    (overrides.user !== undefined ? { at: '--user', value: overrides.user, passwordEnv: ['BEACON_ETCD_PASSWORD', 'ETCDCTL_PASSWORD'] } : undefined) ??
+    userVar(ctx, 'BEACON_ETCD_USER', 'BEACON_ETCD_PASSWORD') ??
+    userVar(ctx, 'ETCDCTL_USER', 'ETCDCTL_PASSWORD');
+  if (user) {
+    [username, password] = splitUser(ctx, user);
+  } else if (f.has('username') || f.has('password')) {
     [username, password] = [file.username, file.password];
     if (f.has('username') !== f.has('password')) {
       const [set, unset] = f.has('username') ? ['username', 'password'] : ['password', 'username'];
       f.fail(set, `needs etcd.${unset} too: etcd authentication takes both`);
     }
-  } else {
-    [username, password] = userFromEnv(ctx);
   }
 
   const out: EtcdConfig = { endpoints, requestTimeoutMs, dialTimeoutMs };
@@ -113,16 +128,32 @@ export function parseEtcd(raw: unknown, ctx: ParseContext): EtcdConfig {
   return out;
 }
 
-// etcdctl's ETCDCTL_USER is "user:password", or "user" with the password in ETCDCTL_PASSWORD.
-function userFromEnv(ctx: ParseContext): [string | undefined, string | undefined] {
-  const user = envValue(ctx, 'ETCDCTL_USER');
-  if (user === undefined) return [undefined, undefined];
-  const colon = user.indexOf(':');
-  const [name, password] = colon < 0 ? [user, envValue(ctx, 'ETCDCTL_PASSWORD')] : [user.slice(0, colon), user.slice(colon + 1)];
-  const shown = colon < 0 ? user : `${name}:***`;
-  if (name === '') return [ctx.problems.add('$ETCDCTL_USER', shown, 'must start with a user name'), undefined];
+/** One source of the certificate/key pair: each half's name (for messages) and value. */
+interface PairSource {
+  cert: [string, string | undefined];
+  key: [string, string | undefined];
+}
+
+/** A user given as etcdctl takes it: "user:password", or "user" with the password in one of `passwordEnv`. */
+interface UserSource {
+  at: string;
+  value: string;
+  passwordEnv: string[];
+}
+
+function userVar(ctx: ParseContext, name: string, passwordVar: string): UserSource | undefined {
+  const value = envValue(ctx, name);
+  return value === undefined ? undefined : { at: `$${name}`, value, passwordEnv: [passwordVar] };
+}
+
+function splitUser(ctx: ParseContext, { at, value, passwordEnv }: UserSource): [string | undefined, string | undefined] {
+  const colon = value.indexOf(':');
+  const fromEnv = () => passwordEnv.map((v) => envValue(ctx, v)).find((v) => v !== undefined);
+  const [name, password] = colon < 0 ? [value, fromEnv()] : [value.slice(0, colon), value.slice(colon + 1)];
+  const shown = colon < 0 ? value : `${name}:***`;
+  if (name === '') return [ctx.problems.add(at, shown, 'must start with a user name'), undefined];
   if (!password) {
-    ctx.problems.add('$ETCDCTL_USER', shown, 'has no password: use "user:password" or set $ETCDCTL_PASSWORD');
+    ctx.problems.add(at, shown, `has no password: use "user:password" or set ${passwordEnv.map((v) => `$${v}`).join(' or ')}`);
     return [undefined, undefined];
   }
   return [name, password];

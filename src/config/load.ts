@@ -6,8 +6,8 @@ import type { AgentConfig } from './types.js';
 import type { EtcdConfig } from '../types.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { parseEtcd, parsePrefix } from './etcd.js';
-import { checkProblemsFiles } from './problems.js';
-import { readApiToken } from './api.js';
+import { checkProblemsFiles, parseProblems } from './problems.js';
+import { parseApi, readApiToken } from './api.js';
 import { dnsNameProblems } from './dns.js';
 import { agentSections } from './agent.js';
 import { readConfigFile, type ReadOptions } from './read.js';
@@ -44,10 +44,37 @@ export function parseClientConfig(raw: unknown, opts: ParseOptions = {}): Client
 export async function loadAgentConfig(path: string, opts: ParseOptions & ReadOptions = {}): Promise<AgentConfig> {
   const { exposedSecrets, ...parseOpts } = opts;
   const raw = await readConfigFile(path, exposedSecrets ? { exposedSecrets } : {});
-  const cfg = parseAgentConfig(raw, { env: process.env, hostname: hostname(), baseDir: dirname(resolve(path)), ...parseOpts });
-  await checkProblemsFiles(cfg.problems); // the kernel rule file it names must load, too
-  if (cfg.api) await readApiToken(cfg.api); // and the API token file must be usable
-  return cfg;
+  const fullOpts = { env: process.env, hostname: hostname(), baseDir: dirname(resolve(path)), ...parseOpts };
+  const found: ConfigError[] = [];
+  let cfg: AgentConfig | undefined;
+  let files: Pick<AgentConfig, 'problems' | 'api'> | undefined;
+  try {
+    cfg = parseAgentConfig(raw, fullOpts);
+    files = cfg;
+  } catch (err) {
+    found.push(...problemList(err));
+    // Every problem at once: the files named by sections that did parse are checked even when others did not.
+    try {
+      files = parseSections<Pick<AgentConfig, 'problems' | 'api'>>(raw, { problems: parseProblems, api: parseApi }, fullOpts, { ignoreOthers: true });
+    } catch {
+      // those sections' own problems are in `found` already
+    }
+  }
+  if (files) {
+    // The kernel rule file the problems section names must load, and the API token file must be usable.
+    await checkProblemsFiles(files.problems).catch((err: unknown) => found.push(...problemList(err)));
+    if (files.api) await readApiToken(files.api).catch((err: unknown) => found.push(...problemList(err)));
+  }
+  if (found.length === 1) throw found[0];
+  if (found.length > 1) throw new ConfigErrors(found);
+  return cfg!;
+}
+
+// The ConfigErrors a failure holds, one per problem; anything else is not a config problem and goes on.
+function problemList(err: unknown): ConfigError[] {
+  if (err instanceof ConfigErrors) return [...err.errors];
+  if (err instanceof ConfigError) return [err];
+  throw err;
 }
 
 /** Every problem in an error, one per line, for people (the CLI's `validate` and start-up failures). */

@@ -30,7 +30,7 @@ export const MAX_LABELS = 64;
 export const MAX_LABEL_VALUE = 256;
 // Keepalives faster than this only load etcd.
 const MIN_KEEPALIVE_INTERVAL_MS = 100;
-const MAX_KEEPALIVE_TIMEOUT_MS = 700;
+export const MAX_KEEPALIVE_TIMEOUT_MS = 700;
 // A keepalive request allowed longer than this is no deadline (the default is 700 ms).
 const MAX_KEEPALIVE_TIMEOUT_LIMIT_MS = 300_000;
 

@@ -10,6 +10,11 @@ export interface Overrides {
   prefix?: string;
   /** `--log-level L`. */
   logLevel?: string;
+  /** `--cacert FILE`, `--cert FILE`, `--key FILE`, `--user NAME[:PASSWORD]`: etcdctl's flags, same meaning. */
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  user?: string;
 }
 
 /** What a parse may consult besides the file: all explicit, so parsing stays pure. */

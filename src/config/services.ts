@@ -1,7 +1,7 @@
 // The `services` section: what this node offers, each with its health checks (parsed by src/checks/spec.ts).
 import type { ServiceConfig } from './types.js';
 import { nameProblem } from '../etcd/keys.js';
-import { assertUniqueCheckIds, parseChecks } from '../checks/spec.js';
+import { assertUniqueCheckIds, readChecks } from '../checks/spec.js';
 import type { CheckSpec } from '../checks/types.js';
 import { ipAddress, mapKey, optionalText, readBoundedStringList, readInteger, readList, readSections, readString, text } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
@@ -30,11 +30,11 @@ export function parseServices(raw: unknown, ctx: ParseContext): ServiceConfig[] 
     const meta = f.stringMap('meta', { key: mapKey, value: optionalText(MAX_META_VALUE), maxEntries: MAX_META }) ?? {};
     const rawChecks = f.read('checks', readList, undefined) ?? [];
     f.done();
-    // A bad check fails the config with its own field named (`services[0].checks[1].timeout`).
+    // Every bad check, and every bad field in it, is reported with its own field named (`services[0].checks[1].timeout`).
     const checks =
       rawChecks.length > MAX_CHECKS
         ? (f.fail('checks', `must have at most ${MAX_CHECKS} checks`, `${rawChecks.length} checks`) ?? [])
-        : (ctx.problems.catch(() => parseChecks(rawChecks, f.at('checks'), name ?? `services[${i}]`)) ?? []);
+        : (readChecks(ctx.problems, f.at('checks'), rawChecks, name ?? `services[${i}]`) ?? []);
     if (name !== undefined) {
       const first = firstIndex.get(name);
       if (first !== undefined) f.fail('name', `duplicate service name: services[${first}] and services[${i}] are both "${name}"`);

@@ -16,7 +16,7 @@ const DAY_MS = 86_400_000;
 /** A Date header has whole seconds: a skew under 2 s is that rounding. */
 const SKEW_WARN_MS = 2000;
 
-interface Answer {
+export interface Answer {
   status: number;
   body: string;
   date?: string;
@@ -26,16 +26,18 @@ interface Answer {
   peerCertValidTo?: string;
 }
 
-function get(url: string, cfg: EtcdConfig, timeoutMs: number, signal: AbortSignal): Promise<Answer> {
+/** One HTTP request to an etcd client URL (GET /version, or a POST to the JSON gateway's `path` with `body`). */
+export function ask(url: string, cfg: EtcdConfig, timeoutMs: number, signal: AbortSignal, path = '/version', body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const tls = url.startsWith('https:');
     const creds = tls ? tlsCredentials(cfg) : undefined;
     const opts = {
+      method: body === undefined ? 'GET' : 'POST',
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
       ...(creds ? { ca: creds.rootCertificate, cert: creds.certChain, key: creds.privateKey } : {}),
     };
-    const req = (tls ? httpsRequest : httpRequest)(`${url}/version`, opts, (res) => {
+    const req = (tls ? httpsRequest : httpRequest)(`${url}${path}`, opts, (res) => {
       const socket = res.socket as TLSSocket;
       const peer = tls ? socket.getPeerCertificate?.() : undefined;
       let body = '';
@@ -57,12 +59,12 @@ function get(url: string, cfg: EtcdConfig, timeoutMs: number, signal: AbortSigna
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
 /** Why a request failed, in an operator's words, and what to do. */
-function explain(err: unknown, url: string, timeoutMs: number): { detail: string; fix: string } {
+export function explain(err: unknown, url: string, timeoutMs: number): { detail: string; fix: string } {
   const e = err as NodeJS.ErrnoException & { reason?: string };
   const code = e.code ?? e.name;
   if (code === 'ECONNREFUSED') return { detail: `${url}: connection refused`, fix: 'nothing listens there: check etcd.endpoints (or --etcd, $ETCDCTL_ENDPOINTS) and that etcd runs' };
@@ -85,30 +87,23 @@ function explain(err: unknown, url: string, timeoutMs: number): { detail: string
 
 /** Findings for one endpoint. */
 export async function checkEndpoint(url: string, ctx: Parameters<DoctorCheck>[0], signal: AbortSignal): Promise<Finding[]> {
-  const cfg = ctx.config.etcd;
+  const cfg = ctx.etcd;
   const name = `etcd ${url}`;
   const timeoutMs = Math.max(cfg.dialTimeoutMs + cfg.requestTimeoutMs, 1000);
   let a: Answer;
   try {
-    a = await get(url, cfg, timeoutMs, signal);
+    a = await ask(url, cfg, timeoutMs, signal);
   } catch (err) {
     const { detail, fix } = explain(err, url, timeoutMs);
     return [failed(name, detail, fix)];
   }
   const out: Finding[] = [];
-  const keepaliveTimeoutMs = ctx.config.node.keepaliveTimeoutMs;
   ctx.measured.rttMs = Math.max(ctx.measured.rttMs ?? 0, a.rttMs);
   const version = /"etcdserver"\s*:\s*"(\d+)\.(\d+)\.(\d+)/.exec(a.body);
   if (a.status !== 200 || !version) {
     return [failed(name, `${url}: answered HTTP ${a.status}, not etcd's /version`, 'etcd.endpoints must be etcd client URLs (port 2379 by default)')];
   }
-  out.push(
-    a.rttMs > keepaliveTimeoutMs
-      ? failed(`${name} round trip`, `${a.rttMs} ms, more than the keepalive deadline of ${keepaliveTimeoutMs} ms`, 'every keepalive would time out: raise node.keepaliveTimeout (and node.ttl), or use a closer etcd')
-      : a.rttMs > keepaliveTimeoutMs / 2
-        ? warning(`${name} round trip`, `${a.rttMs} ms, over half the keepalive deadline of ${keepaliveTimeoutMs} ms`, 'raise node.keepaliveTimeout, or use a closer etcd')
-        : ok(`${name} round trip`, `${a.rttMs} ms (keepalive deadline ${keepaliveTimeoutMs} ms)`),
-  );
+  out.push(roundTrip(`${name} round trip`, a.rttMs, ctx.keepaliveTimeoutMs, cfg.requestTimeoutMs));
   const [, major, minor, patch] = version.map(Number) as [number, number, number, number];
   const v = `${major}.${minor}.${patch}`;
   const fixedPatch = FIXED[`${major}.${minor}`];
@@ -133,6 +128,26 @@ export async function checkEndpoint(url: string, ctx: Parameters<DoctorCheck>[0]
   return out;
 }
 
+/** Past this share of a deadline, one slow moment more makes a request miss it: a warning. */
+export const RTT_WARN_SHARE = 0.5;
+
+/**
+ * The round trip against the tighter of the keepalive deadline (node.keepaliveTimeout) and the request
+ * deadline (etcd.requestTimeout): failed over it, a warning over RTT_WARN_SHARE of it.
+ */
+export function roundTrip(check: string, rttMs: number, keepaliveTimeoutMs: number, requestTimeoutMs: number): Finding {
+  const [deadline, setting] =
+    keepaliveTimeoutMs <= requestTimeoutMs ? [keepaliveTimeoutMs, 'node.keepaliveTimeout'] : [requestTimeoutMs, 'etcd.requestTimeout'];
+  const what = setting === 'node.keepaliveTimeout' ? 'keepalive deadline' : 'request deadline';
+  if (rttMs > deadline) {
+    return failed(check, `${rttMs} ms, more than the ${what} of ${deadline} ms (${setting})`, `every request would time out: raise ${setting} (and node.ttl), or use a closer etcd`);
+  }
+  if (rttMs > deadline * RTT_WARN_SHARE) {
+    return warning(check, `${rttMs} ms, over ${RTT_WARN_SHARE * 100} % of the ${what} of ${deadline} ms (${setting})`, `raise ${setting}, or use a closer etcd`);
+  }
+  return ok(check, `${rttMs} ms (${what} ${deadline} ms, ${setting})`);
+}
+
 /** A certificate's expiry: failed when past, warning under 30 days. */
 export function expiry(check: string, validToMs: number, fix: string): Finding {
   const days = Math.floor((validToMs - Date.now()) / DAY_MS);
@@ -144,7 +159,7 @@ export function expiry(check: string, validToMs: number, fix: string): Finding {
 /** Every endpoint, and the client certificate's own expiry. */
 export const endpoints: DoctorCheck = async (ctx, signal) => {
   const out: Finding[] = [];
-  const cfg = ctx.config.etcd;
+  const cfg = ctx.etcd;
   if (usesTls(cfg) && cfg.certFile) {
     try {
       const cert = new X509Certificate(tlsCredentials(cfg).certChain!);

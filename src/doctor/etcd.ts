@@ -5,7 +5,7 @@ import { Keys } from '../etcd/keys.js';
 import { isPermissionDenied } from '../etcd/errors.js';
 import { decodeNode } from '../registry/codec.js';
 import { DecodeError } from '../errors.js';
-import { failed, ok, warning, type DoctorCheck, type Finding } from './types.js';
+import { failed, ok, warning, type ConfiguredContext, type DoctorCheck, type Finding } from './types.js';
 
 // A node name no agent uses (names are etcd key segments; "." and "_" are allowed, this one is unlikely).
 const OTHER_NODE = 'beacon-doctor.probe_other-node';
@@ -17,7 +17,7 @@ function writeProbe(key: string) {
 }
 
 /** Authentication and permissions on the node's own keys and on another node's. */
-export const permissions: DoctorCheck = async (ctx) => {
+export const permissions: DoctorCheck<ConfiguredContext> = async (ctx) => {
   const keys = new Keys(ctx.config.prefix);
   const name = ctx.config.node.name;
   const user = ctx.config.etcd.username;
@@ -60,7 +60,7 @@ export const permissions: DoctorCheck = async (ctx) => {
 };
 
 /** node.ttl against the smallest TTL etcd grants (1.5 × its election timeout) and the measured round trip. */
-export const ttl: DoctorCheck = async (ctx) => {
+export const ttl: DoctorCheck<ConfiguredContext> = async (ctx) => {
   const node = ctx.config.node;
   let minTtl: number;
   try {
@@ -85,7 +85,7 @@ export const ttl: DoctorCheck = async (ctx) => {
 };
 
 /** Who holds the node name in etcd now: this machine's agent, nobody, or another machine. */
-export const registration: DoctorCheck = async (ctx) => {
+export const registration: DoctorCheck<ConfiguredContext> = async (ctx) => {
   const keys = new Keys(ctx.config.prefix);
   const name = ctx.config.node.name;
   let kv;

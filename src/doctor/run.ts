@@ -4,25 +4,47 @@
 import { endpoints } from './endpoint.js';
 import { permissions, registration, ttl } from './etcd.js';
 import { address, api, local, unit } from './local.js';
-import { failed, type DoctorCheck, type DoctorContext, type Finding } from './types.js';
+import { members } from './members.js';
+import { failed, type ConfiguredContext, type DoctorCheck, type DoctorContext, type Finding } from './types.js';
+
+/** A check and what it needs to say anything: an etcd endpoint that answers, a config that loaded. */
+interface Step {
+  check: DoctorCheck<ConfiguredContext>;
+  etcd?: true;
+  config?: true;
+}
 
 /** Every check by name, in the order the report shows them. */
-export const doctorChecks = { endpoints, permissions, ttl, address, registration, unit, api, local } satisfies Record<string, DoctorCheck>;
+export const doctorChecks = {
+  endpoints: { check: endpoints },
+  members: { check: members, etcd: true },
+  permissions: { check: permissions, etcd: true, config: true },
+  ttl: { check: ttl, etcd: true, config: true },
+  address: { check: address, config: true },
+  registration: { check: registration, etcd: true, config: true },
+  unit: { check: unit },
+  api: { check: api, config: true },
+  local: { check: local, config: true },
+} satisfies Record<string, Step>;
 
-/** Checks that need an etcd endpoint that answers: without one they would only repeat its finding. */
-const NEEDS_ETCD = new Set<string>(['permissions', 'ttl', 'registration']);
-
-/** Run every check; resolves the findings in order. */
+/**
+ * Run every check; resolves the findings in order. With a config that has errors (ctx.config undefined),
+ * the checks that need only etcd still run on what flags, environment and the file's etcd section give.
+ */
 export async function runDoctor(ctx: DoctorContext, signal: AbortSignal): Promise<Finding[]> {
   const out: Finding[] = [];
-  for (const [name, check] of Object.entries(doctorChecks)) {
+  for (const [name, step] of Object.entries(doctorChecks) as [string, Step][]) {
     if (signal.aborted) break;
-    if (NEEDS_ETCD.has(name) && ctx.measured.rttMs === undefined) {
+    if (step.config && !ctx.config) {
+      out.push(failed(name, 'not checked: the config has errors', 'fix the config findings above'));
+      continue;
+    }
+    if (step.etcd && ctx.measured.rttMs === undefined) {
       out.push(failed(name, 'not checked: no etcd endpoint answers', 'fix the etcd findings above'));
       continue;
     }
     try {
-      out.push(...(await check(ctx, signal)));
+      out.push(...(await step.check(ctx as ConfiguredContext, signal)));
     } catch (err) {
       out.push(failed(name, `the check itself failed: ${(err as Error).message}`, 'report this as a beacon bug'));
     }

@@ -48,6 +48,15 @@ export interface TxnResult {
   gets: (KeyValue | undefined)[];
 }
 
+/** One member of the cluster, as `etcdctl member list` shows it (id in hex). */
+export interface Member {
+  id: string;
+  /** Empty for a member that was added but has not started. */
+  name: string;
+  clientURLs: string[];
+  peerURLs: string[];
+}
+
 /** A granted lease. */
 export interface Grant {
   id: string;
@@ -379,5 +388,11 @@ export class Store {
   async grantWithId(ttl: number, id: string): Promise<Grant> {
     const res = await call('lease grant', () => this.client.leaseClient.leaseGrant({ TTL: ttl, ID: leaseFromHex(id) }));
     return { id: leaseToHex(res.ID), ttl: Number(res.TTL) };
+  }
+
+  /** The cluster's members (`etcdctl member list`). */
+  async members(): Promise<Member[]> {
+    const res = await call('member list', () => this.client.cluster.memberList({}));
+    return res.members.map((m) => ({ id: BigInt(m.ID).toString(16), name: m.name, clientURLs: [...(m.clientURLs ?? [])], peerURLs: [...(m.peerURLs ?? [])] }));
   }
 }

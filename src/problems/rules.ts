@@ -6,7 +6,7 @@ import { parseDuration } from '../util/duration.js';
 import { MAX_AUX_FILE_BYTES, readBoundedFile } from '../util/file.js';
 import { checkShape } from '../util/shape.js';
 import { ConfigError } from '../errors.js';
-import { Problems, unknownFieldProblem } from '../util/fields.js';
+import { Fields, Problems, isMapping, readEnum, type Reader } from '../util/fields.js';
 
 /** Longest line (in characters) matched against rules; longer lines are cut first (bounded regex cost). */
 export const MAX_LINE_CHARS = 4096;
@@ -58,9 +58,6 @@ export interface RuleSet {
 }
 
 const NAME_RE = /^[A-Z][A-Za-z0-9]{0,63}$/;
-const TOP_KEYS = new Set(['source', 'plugin', 'logPath', 'lookback', 'resetOnBoot', 'conditions', 'rules', 'description', 'bufferSize', 'metricsReporting']);
-const CONDITION_KEYS = new Set(['type', 'reason', 'message', 'expireAfter', 'description']);
-const RULE_KEYS = new Set(['type', 'condition', 'reason', 'pattern', 'description']);
 
 /** Read and validate a rule file; errors name the file and the field. */
 export async function loadRules(path: string): Promise<RuleSet> {
@@ -78,86 +75,110 @@ export async function loadRules(path: string): Promise<RuleSet> {
 
 /** Validate a parsed rule file; `prefix` goes before every field name in errors. */
 export function parseRules(raw: unknown, prefix = ''): RuleSet {
-  const f = (name: string) => `${prefix}${name}`;
-  if (!isRecord(raw)) throw new ConfigError(f('(root)'), raw, 'must be an object');
-  // Read like the config: every problem of the file at once, typos with the nearest known key.
+  // Read like the config, with its field reader: every problem of the file at once, typos with the nearest key.
   const problems = new Problems();
-  for (const k of Object.keys(raw)) if (!TOP_KEYS.has(k)) problems.add(f(k), raw[k], unknownFieldProblem(k, TOP_KEYS));
+  const out = readRules(problems, raw);
+  if (problems.list.length > 0) {
+    const named = new Problems();
+    for (const e of problems.list) named.list.push(new ConfigError(`${prefix}${e.field}`, e.value, e.problem));
+    named.throwIfAny();
+  }
+  return out!;
+}
 
-  const source = raw.source ?? 'kernel-monitor';
-  if (typeof source !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(source)) {
-    throw new ConfigError(f('source'), source, 'must be a lowercase name such as kernel-monitor');
-  }
-  const plugin = raw.plugin ?? 'kmsg';
+const readBool: Reader<boolean> = (p, at, v) => (typeof v === 'boolean' ? v : p.add(at, v, 'must be true or false'));
+const readPascal: Reader<string> = (p, at, v) =>
+  typeof v === 'string' && NAME_RE.test(v) ? v : p.add(at, v, 'must be a PascalCase name such as KernelDeadlock');
+const readText: Reader<string> = (p, at, v) =>
+  typeof v === 'string' && v.length <= 1024 ? v : p.add(at, v, 'must be a string of at most 1024 characters');
+const readDurationValue: Reader<number> = (p, at, v) => p.catch(() => parseDuration(v, at));
+const readRuleType: Reader<RuleType> = (p, at, v) => readEnum(p, at, v, RULE_TYPES);
+
+/** A field every entry must have: a missing one gets the same words as a wrong one, naming what is expected. */
+function need<T>(f: Fields, key: string, reader: Reader<T>): T | undefined {
+  const v = f.get(key);
+  if (v !== undefined) return f.read(key, reader, undefined);
+  const scratch = new Problems();
+  reader(scratch, f.at(key), undefined, undefined);
+  return f.fail(key, scratch.list[0]!.problem, undefined);
+}
+/** A list of mappings (null items are errors); `nonEmpty` refuses an empty one. */
+function readEntries(p: Problems, at: string, v: unknown, nonEmpty: boolean): Fields[] | undefined {
+  if (!Array.isArray(v) || (nonEmpty && v.length === 0)) return p.add(at, v, nonEmpty ? 'must be a non-empty list' : 'must be a list');
+  return v.map((item, i) => {
+    const f = new Fields(`${at}[${i}]`, isMapping(item) ? item : {}, p);
+    if (!isMapping(item)) p.add(f.path, item, 'must be an object');
+    return f;
+  });
+}
+
+function readRules(p: Problems, raw: unknown): RuleSet | undefined {
+  if (!isMapping(raw)) return p.add('(root)', raw, 'must be an object');
+  const f = new Fields('', raw, p);
+  const source =
+    f.read('source', (q, at, v) => (typeof v === 'string' && /^[a-z0-9][a-z0-9-]{0,62}$/.test(v) ? v : q.add(at, v, 'must be a lowercase name such as kernel-monitor')), undefined) ??
+    'kernel-monitor';
   // node-problem-detector calls the journal plugin "journald".
-  const pluginKind = plugin === 'journald' ? 'journal' : plugin;
-  if (typeof pluginKind !== 'string' || !(SOURCE_KINDS as readonly string[]).includes(pluginKind)) {
-    throw new ConfigError(f('plugin'), plugin, `must be one of ${SOURCE_KINDS.join(', ')}`);
-  }
-  let logPath: string | undefined;
-  if (raw.logPath !== undefined) {
-    if (typeof raw.logPath !== 'string' || !raw.logPath.startsWith('/')) throw new ConfigError(f('logPath'), raw.logPath, 'must be an absolute path');
-    logPath = raw.logPath;
-  }
-  const lookbackMs = raw.lookback === undefined ? 0 : parseDuration(raw.lookback, f('lookback'));
-  const resetOnBoot = raw.resetOnBoot ?? true;
-  if (typeof resetOnBoot !== 'boolean') throw new ConfigError(f('resetOnBoot'), resetOnBoot, 'must be true or false');
+  const plugin =
+    f.read('plugin', (q, at, v) => (v === 'journald' ? 'journal' : (SOURCE_KINDS as readonly unknown[]).includes(v) ? (v as SourceKind) : q.add(at, v, `must be one of ${SOURCE_KINDS.join(', ')}`)), undefined) ??
+    'kmsg';
+  const logPath = f.read('logPath', (q, at, v) => (typeof v === 'string' && v.startsWith('/') ? v : q.add(at, v, 'must be an absolute path')), undefined);
+  const lookbackMs = f.read('lookback', readDurationValue, undefined) ?? 0;
+  const resetOnBoot = f.read('resetOnBoot', readBool, undefined) ?? true;
+  for (const k of ['description', 'bufferSize', 'metricsReporting']) f.get(k); // node-problem-detector's, accepted and unused
 
   const conditions: ConditionDef[] = [];
-  const rawConds = raw.conditions ?? [];
-  if (!Array.isArray(rawConds)) throw new ConfigError(f('conditions'), rawConds, 'must be a list');
-  rawConds.forEach((c: unknown, i) => problems.catch(() => {
-    const at = `conditions[${i}]`;
-    if (!isRecord(c)) throw new ConfigError(f(at), c, 'must be an object');
-    unknownKeys(c, CONDITION_KEYS, f(at));
-    const type = pascal(c.type, f(`${at}.type`));
-    if (conditions.some((d) => d.type === type)) throw new ConfigError(f(`${at}.type`), type, 'duplicate condition type');
-    const def: ConditionDef = { type, reason: pascal(c.reason, f(`${at}.reason`)), message: text(c.message, f(`${at}.message`)) };
-    if (c.expireAfter !== undefined) {
-      def.expireAfterMs = parseDuration(c.expireAfter, f(`${at}.expireAfter`));
-      if (def.expireAfterMs < 1000) throw new ConfigError(f(`${at}.expireAfter`), c.expireAfter, 'must be at least 1s');
-    }
-    if (c.description !== undefined) text(c.description, f(`${at}.description`));
-    conditions.push(Object.freeze(def));
-  }));
+  for (const c of f.has('conditions') ? (readEntries(p, 'conditions', f.get('conditions'), false) ?? []) : []) {
+    const before = p.list.length;
+    const type = need(c, 'type', readPascal);
+    if (type !== undefined && conditions.some((d) => d.type === type)) c.fail('type', 'duplicate condition type');
+    const reason = need(c, 'reason', readPascal);
+    const message = need(c, 'message', readText);
+    const expireAfterMs = c.read('expireAfter', readDurationValue, undefined);
+    if (expireAfterMs !== undefined && expireAfterMs < 1000) c.fail('expireAfter', 'must be at least 1s');
+    c.read('description', readText, undefined);
+    c.done();
+    if (p.list.length > before || type === undefined || reason === undefined || message === undefined) continue;
+    conditions.push(Object.freeze({ type, reason, message, ...(expireAfterMs !== undefined ? { expireAfterMs } : {}) }));
+  }
 
   const rules: Rule[] = [];
-  const rawRules = raw.rules;
-  if (!Array.isArray(rawRules) || rawRules.length === 0) throw new ConfigError(f('rules'), rawRules, 'must be a non-empty list');
-  rawRules.forEach((r: unknown, i) => problems.catch(() => {
-    const at = `rules[${i}]`;
-    if (!isRecord(r)) throw new ConfigError(f(at), r, 'must be an object');
-    unknownKeys(r, RULE_KEYS, f(at));
-    const type = r.type;
-    if (typeof type !== 'string' || !(RULE_TYPES as readonly string[]).includes(type)) {
-      throw new ConfigError(f(`${at}.type`), type, `must be one of ${RULE_TYPES.join(', ')}`);
-    }
-    const reason = pascal(r.reason, f(`${at}.reason`));
+  const ruleFields = readEntries(p, 'rules', f.get('rules'), true) ?? [];
+  f.done();
+  for (const r of ruleFields) {
+    const before = p.list.length;
+    const type = need(r, 'type', readRuleType);
+    const reason = need(r, 'reason', readPascal);
     let condition: string | undefined;
     if (type === 'temporary') {
-      if (r.condition !== undefined) throw new ConfigError(f(`${at}.condition`), r.condition, 'a temporary rule emits an event and sets no condition');
+      if (r.has('condition')) r.fail('condition', 'a temporary rule emits an event and sets no condition');
+    } else if (type !== undefined) {
+      condition = need(r, 'condition', readPascal);
+      if (condition !== undefined && !conditions.some((d) => d.type === condition)) {
+        r.fail('condition', `is not declared under conditions (declared: ${conditions.map((d) => d.type).join(', ') || 'none'})`);
+      }
     } else {
-      condition = pascal(r.condition, f(`${at}.condition`));
-      if (!conditions.some((d) => d.type === condition)) {
-        throw new ConfigError(f(`${at}.condition`), condition, `is not declared under conditions (declared: ${conditions.map((d) => d.type).join(', ') || 'none'})`);
+      r.get('condition');
+    }
+    const pattern = need(r, 'pattern', (q, at, v) => (typeof v === 'string' && v !== '' ? v : q.add(at, v, 'must be a non-empty regular expression')));
+    let regex: RegExp | undefined;
+    if (pattern !== undefined) {
+      try {
+        regex = new RegExp(`^(?:${pattern})$`, 'u');
+      } catch (err) {
+        r.fail('pattern', `invalid regular expression: ${(err as Error).message}`);
       }
     }
-    const pattern = r.pattern;
-    if (typeof pattern !== 'string' || pattern === '') throw new ConfigError(f(`${at}.pattern`), pattern, 'must be a non-empty regular expression');
-    let regex: RegExp;
-    try {
-      regex = new RegExp(`^(?:${pattern})$`, 'u');
-    } catch (err) {
-      throw new ConfigError(f(`${at}.pattern`), pattern, `invalid regular expression: ${(err as Error).message}`, { cause: err });
-    }
-    if (r.description !== undefined) text(r.description, f(`${at}.description`));
-    rules.push(Object.freeze({ type: type as RuleType, ...(condition ? { condition } : {}), reason, pattern, regex, field: at }));
-  }));
-  problems.throwIfAny();
+    r.read('description', readText, undefined);
+    r.done();
+    if (p.list.length > before || type === undefined || reason === undefined || pattern === undefined || regex === undefined) continue;
+    rules.push(Object.freeze({ type, ...(condition ? { condition } : {}), reason, pattern, regex, field: r.path }));
+  }
+  if (p.list.length > 0) return undefined;
 
   return Object.freeze({
     source,
-    plugin: pluginKind as SourceKind,
+    plugin,
     ...(logPath ? { logPath } : {}),
     lookbackMs,
     resetOnBoot,
@@ -172,25 +193,4 @@ export function matchingRules(rules: readonly Rule[], line: string): Rule[] {
   const out: Rule[] = [];
   for (const r of rules) if (r.regex.test(text)) out.push(r);
   return out;
-}
-
-function pascal(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !NAME_RE.test(v)) throw new ConfigError(field, v, 'must be a PascalCase name such as KernelDeadlock');
-  return v;
-}
-
-function text(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length > 1024) throw new ConfigError(field, v, 'must be a string of at most 1024 characters');
-  return v;
-}
-
-// Every unknown key of one entry, each with the nearest known one.
-function unknownKeys(entry: Record<string, unknown>, known: ReadonlySet<string>, at: string): void {
-  const p = new Problems();
-  for (const k of Object.keys(entry)) if (!known.has(k)) p.add(`${at}.${k}`, entry[k], unknownFieldProblem(k, known));
-  p.throwIfAny();
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

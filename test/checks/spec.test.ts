@@ -157,7 +157,7 @@ test('threshold and status fields are validated', (t) => {
     /failuresBeforeWarning=5 failuresBeforeCritical=3/,
   );
   rejects(t, [{ http: 'http://a/', expectedStatus: 999 }], 'services[0].checks[0].expectedStatus', /100-599/);
-  rejects(t, [{ http: 'http://a/', headers: { 'Bad Header': 'x' } }], 'services[0].checks[0].headers.Bad Header', /header name/);
+  rejects(t, [{ http: 'http://a/', headers: { 'Bad Header': 'x' } }], 'services[0].checks[0].headers["Bad Header"]', /header name/);
 });
 
 test('ids are validated and must be unique', (t) => {
@@ -181,4 +181,62 @@ test('every bad check is reported at once, typos with the nearest key', (t) => {
   );
   t.regex(err.errors[1]!.message, /unknown field \(did you mean "interval"\?\)/);
   t.regex(err.errors[2]!.message, /unknown field \(did you mean "timeout"\?\)/);
+});
+
+test('every bad field of every check is reported, not the first of each check', (t) => {
+  const err = t.throws(
+    () =>
+      parseChecks(
+        [
+          { tcp: 'h:1' },
+          { tcp: 'nohost', interval: 'often', timeout: '0s', initialStatus: 'ok', successBeforePassing: -1, method: 'GET' },
+          { http: 'http://a/', timeout: '20s', expectedStatus: 999, headers: { 'Bad Header': 'x', Good: 'a\nb' }, tlsSkipVerify: true },
+          { ttl: 'soon', interval: '10s', id: 'has space', name: '' },
+        ],
+        'services[0].checks',
+        'web',
+      ),
+    { instanceOf: ConfigErrors },
+  ) as ConfigErrors;
+  t.deepEqual(
+    err.errors.map((e) => e.message),
+    [
+      'services[0].checks[1].interval: must be a duration such as "10s", "500ms", "1m30s" or a number of seconds (got "often")',
+      'services[0].checks[1].timeout: must be greater than 0 (got "0s")',
+      'services[0].checks[1].initialStatus: must be one of passing, warning, critical (got "ok")',
+      'services[0].checks[1].successBeforePassing: must be a whole number from 0 to 1000 (got -1)',
+      'services[0].checks[1].tcp: must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080 (got "nohost")',
+      'services[0].checks[1].method: applies only to http checks, not tcp (got "GET")',
+      'services[0].checks[2].timeout: timeout must be less than interval: timeout=20s interval=10s (got "20s")',
+      'services[0].checks[2].headers["Bad Header"]: is not a valid header name (got "Bad Header")',
+      'services[0].checks[2].headers.Good: must be a string (or a list of strings) without line breaks (got "a\\nb")',
+      'services[0].checks[2].expectedStatus: must be an HTTP status code (100-599) or a list of them (got 999)',
+      'services[0].checks[2].tlsSkipVerify: applies only to https:// URLs (got true)',
+      'services[0].checks[3].id: must be 1-128 letters, digits or ".", "_", ":", "@", "-", starting with a letter or digit (got "has space")',
+      'services[0].checks[3].name: must be a non-empty string of at most 256 characters (got "")',
+      'services[0].checks[3].interval: does not apply to ttl checks (the ttl is the deadline) (got "10s")',
+      'services[0].checks[3].ttl: must be a duration such as "10s", "500ms", "1m30s" or a number of seconds (got "soon")',
+    ],
+  );
+});
+
+test('typos inside a check get the nearest known field, kind keys and http options included', (t) => {
+  const err = t.throws(
+    () => parseChecks([{ http: 'http://a/', metod: 'HEAD', expectedStatu: 200 }, { tcp: 'h:1', htttp: 'x' }], 'services[0].checks', 'web'),
+    { instanceOf: ConfigErrors },
+  ) as ConfigErrors;
+  t.deepEqual(
+    err.errors.map((e) => e.message),
+    [
+      'services[0].checks[0].metod: unknown field (did you mean "method"?) (got "HEAD")',
+      'services[0].checks[0].expectedStatu: unknown field (did you mean "expectedStatus"?) (got 200)',
+      'services[0].checks[1].htttp: unknown field (did you mean "http"?) (got "x")',
+    ],
+  );
+});
+
+test('a secret in a mistyped header or field is not shown', (t) => {
+  const err = t.throws(() => parseChecks([{ http: 'http://a/', headers: { 'X-Token': 'a\nb' }, apiToken: 's3cret' }], 'c', 'web'), { instanceOf: ConfigErrors }) as ConfigErrors;
+  t.false(err.message.includes('s3cret'), err.message);
+  t.false(err.message.includes('a\\nb'), err.message);
 });

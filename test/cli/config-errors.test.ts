@@ -39,6 +39,43 @@ test('a valid config validates with exit 0', (t) => {
   t.regex(r.stdout, /ok/);
 });
 
+test('validate reports every problem of every check and of the rule file, typos with the nearest field', (t) => {
+  const rules = writeConfig(
+    JSON.stringify({ conditions: [{ type: 'Stuck', reason: 'NotStuck', mesage: 'ok' }], rules: [{ type: 'permanent', condition: 'Stuck', reason: 'bad reason', pattern: '(' }] }),
+    'rules.json',
+  );
+  const checks = [
+    '      - tcp: 127.0.0.1:8080',
+    '      - tcp: nohost',
+    '        intervall: 5s',
+    '      - http: http://127.0.0.1:8080/',
+    '        interval: 2s',
+    '        timeout: 3s',
+    '        expectedStatus: 999',
+  ].join('\n');
+  const text = `problems:\n  kernel: { rules: ${rules} }\n${base('  name: n1', `${web}\n    checks:\n${checks}`)}`;
+  const r = beacon(['validate', writeConfig(text)]);
+  t.is(r.code, 2, r.stderr);
+  for (const line of [
+    'services[0].checks[1].tcp: must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080 (got "nohost")',
+    'services[0].checks[1].intervall: unknown field (did you mean "interval"?) (got "5s")',
+    'services[0].checks[2].timeout: timeout must be less than interval: timeout=3s interval=2s (got "3s")',
+    'services[0].checks[2].expectedStatus: must be an HTTP status code (100-599) or a list of them (got 999)',
+  ]) {
+    t.true(r.stderr.includes(line), `${line}\nin:\n${r.stderr}`);
+  }
+  // The rule file is read with the same reader: all its problems, typos with the nearest key.
+  const rf = `${rules}: `;
+  for (const line of [
+    `${rf}conditions[0].message: must be a string of at most 1024 characters`,
+    `${rf}conditions[0].mesage: unknown field (did you mean "message"?) (got "ok")`,
+    `${rf}rules[0].reason: must be a PascalCase name such as KernelDeadlock (got "bad reason")`,
+    `${rf}rules[0].pattern: invalid regular expression`,
+  ]) {
+    t.true(r.stderr.includes(line), `${line}\nin:\n${r.stderr}`);
+  }
+});
+
 // ---- hostile configs (issue #12): each is exit 2 naming the field or the path, fast, without a stack trace ----
 
 const STACK = /\n\s+at .+:\d+:\d+\)?$/m;

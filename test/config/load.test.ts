@@ -70,7 +70,15 @@ test('etcd endpoints: a list or a comma-separated string of http(s) URLs', (t) =
     'https://a:2379',
     'https://[fd00::1]:2379',
   ]);
-  rejects(t, { node, etcd: { endpoints: ['127.0.0.1:2379'] } }, 'etcd.endpoints[0]: must be an http:// or https:// URL with a host and port, e.g. http://10.0.0.1:2379 (got "127.0.0.1:2379")');
+  // etcdctl's form without a scheme means http://, in a list and in a comma-separated string.
+  t.deepEqual(parse({ node, etcd: { endpoints: ['127.0.0.1:2379', 'etcd-1.example:2379/', '[::1]:2379'] } }).etcd.endpoints, [
+    'http://127.0.0.1:2379',
+    'http://etcd-1.example:2379',
+    'http://[::1]:2379',
+  ]);
+  t.deepEqual(parse({ node, etcd: { endpoints: '10.0.0.1:2379,10.0.0.2:2379' } }).etcd.endpoints, ['http://10.0.0.1:2379', 'http://10.0.0.2:2379']);
+  rejects(t, { node, etcd: { endpoints: ['127.0.0.1:2379', 'https://b:2379'] } }, 'etcd.endpoints: must all use the same scheme (got ["127.0.0.1:2379","https://b:2379"])');
+  rejects(t, { node, etcd: { endpoints: ['127.0.0.1'] } }, 'etcd.endpoints[0]: must be an http:// or https:// URL with a host and port, e.g. http://10.0.0.1:2379 (got "127.0.0.1")');
   rejects(t, { node, etcd: { endpoints: ['http://a'] } }, 'etcd.endpoints[0]: must be an http:// or https:// URL with a host and port, e.g. http://10.0.0.1:2379 (got "http://a")');
   rejects(t, { node, etcd: { endpoints: 'grpc://a:1' } }, 'etcd.endpoints: must be an http:// or https:// URL with a host and port, e.g. http://10.0.0.1:2379 (got "grpc://a:1")');
   rejects(t, { node, etcd: { endpoints: ['http://a:70000'] } }, 'etcd.endpoints[0]: must be an http:// or https:// URL with a host and port, e.g. http://10.0.0.1:2379 (got "http://a:70000")');

@@ -210,9 +210,34 @@ test('every bad rule and condition is reported at once, typos with the nearest k
   const err = t.throws(() => parseRules(raw), { instanceOf: ConfigErrors }) as ConfigErrors;
   t.deepEqual(
     err.errors.map((e) => e.field),
-    ['conditons', 'conditions[0].mesage', 'rules[0].pattern', 'rules[1].patern'],
+    // The typo'd key also leaves the real one missing: both are reported.
+    ['conditions[0].message', 'conditions[0].mesage', 'conditons', 'rules[0].pattern', 'rules[1].pattern', 'rules[1].patern'],
   );
-  t.regex(err.errors[0]!.message, /did you mean "conditions"\?/);
   t.regex(err.errors[1]!.message, /did you mean "message"\?/);
-  t.regex(err.errors[3]!.message, /did you mean "pattern"\?/);
+  t.regex(err.errors[2]!.message, /did you mean "conditions"\?/);
+  t.regex(err.errors[5]!.message, /did you mean "pattern"\?/);
+});
+
+test('every bad value inside one rule or condition is reported, not the first', (t) => {
+  const raw = {
+    source: 'Kernel Monitor',
+    plugin: 'syslog',
+    lookback: 'soon',
+    conditions: [{ type: 'kernel deadlock', reason: 'ok', message: 5, expireAfter: '10ms' }],
+    rules: [{ type: 'sometimes', reason: 'oom killing', pattern: '(', conditon: 'X' }],
+  };
+  const err = t.throws(() => parseRules(raw, 'rules.json: '), { instanceOf: ConfigErrors }) as ConfigErrors;
+  t.deepEqual(err.errors.map((e) => e.message), [
+    'rules.json: source: must be a lowercase name such as kernel-monitor (got "Kernel Monitor")',
+    'rules.json: plugin: must be one of kmsg, journal, file (got "syslog")',
+    'rules.json: lookback: must be a duration such as "10s", "500ms", "1m30s" or a number of seconds (got "soon")',
+    'rules.json: conditions[0].type: must be a PascalCase name such as KernelDeadlock (got "kernel deadlock")',
+    'rules.json: conditions[0].reason: must be a PascalCase name such as KernelDeadlock (got "ok")',
+    'rules.json: conditions[0].message: must be a string of at most 1024 characters (got 5)',
+    'rules.json: conditions[0].expireAfter: must be at least 1s (got "10ms")',
+    'rules.json: rules[0].type: must be one of temporary, permanent, recovery (got "sometimes")',
+    'rules.json: rules[0].reason: must be a PascalCase name such as KernelDeadlock (got "oom killing")',
+    'rules.json: rules[0].pattern: invalid regular expression: Invalid regular expression: /^(?:()$/u: Unterminated group (got "(")',
+    'rules.json: rules[0].conditon: unknown field (did you mean "condition"?) (got "X")',
+  ]);
 });
