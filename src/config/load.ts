@@ -15,6 +15,7 @@ import { parseServices } from './services.js';
 import { checkProblemsFiles, parseProblems } from './problems.js';
 import { parseApi, readApiToken } from './api.js';
 import { parseMetrics } from './listen.js';
+import { parseCapacity } from './capacity.js';
 import { dnsNameProblems, parseDns } from './dns.js';
 import { watcherSections, type WatcherSections } from './watcher.js';
 import { envValue, parseSections, type ParseContext, type ParseOptions, type SectionParsers } from './sections.js';
@@ -45,6 +46,7 @@ export const agentSections: SectionParsers<AgentConfig> = {
   api: parseApi,
   metrics: parseMetrics,
   dns: parseDns,
+  capacity: parseCapacity,
   log: parseLog,
 };
 

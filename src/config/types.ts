@@ -6,6 +6,7 @@ import type { ApiConfig } from './api.js';
 import type { MetricsConfig } from './listen.js';
 import type { DnsConfig } from './dns.js';
 import type { ProblemsConfig } from './problems.js';
+import type { CapacityConfig } from './capacity.js';
 
 /** How to reach etcd (shared by agent, watcher and CLI). */
 export interface EtcdConfig {
@@ -44,6 +45,16 @@ export interface AddressConfig {
   order: AddressSource[];
 }
 
+/** What a service reserves (src/config/resources.ts): null for a resource it does not declare. */
+export interface ServiceResources {
+  /** Cores (millicore precision). */
+  cpu: number | null;
+  memoryBytes: number | null;
+}
+
+/** Where a service's processes are measured (src/usage/): a systemd unit or a cgroup path. */
+export type UsageSource = { kind: 'unit'; unit: string } | { kind: 'cgroup'; path: string };
+
 /** One service from the config, with its validated checks (src/checks/spec.ts). */
 export interface ServiceConfig {
   name: string;
@@ -53,6 +64,10 @@ export interface ServiceConfig {
   tags: string[];
   meta: Record<string, string>;
   checks: readonly CheckSpec[];
+  /** Reservation (`resources:`), absent when not declared. */
+  resources?: ServiceResources;
+  /** Where its use is measured (`unit:` or `cgroup:`), absent when not declared. */
+  usage?: UsageSource;
 }
 
 /** The node section. */
@@ -84,5 +99,7 @@ export interface AgentConfig {
   metrics?: MetricsConfig | null;
   /** SkyDNS records of the passing endpoints (docs/consumers.md#dns); null or absent when off. */
   dns?: DnsConfig | null;
+  /** Sampling of resource use (docs/capacity.md); defaults when absent. */
+  capacity?: CapacityConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }
