@@ -10,6 +10,7 @@ import { escapeText } from '../util/text.js';
 import type { Keys, ParsedKey } from '../etcd/keys.js';
 import type { KeyValue } from '../etcd/store.js';
 import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
+import type { NodeUsageRecord } from '../usage/record.js';
 import type { NodeEvent, ReactionRecord, StatusRecord } from '../watcher/events.js';
 // The JSON files are the single source: bundled into dist/ by tsc and into the artifact by esbuild.
 import defs from '../../schema/v1/defs.json' with { type: 'json' };
@@ -19,6 +20,7 @@ import nodeEvent from '../../schema/v1/node-event.json' with { type: 'json' };
 import nodeIdentity from '../../schema/v1/node-identity.json' with { type: 'json' };
 import nodeLive from '../../schema/v1/node-live.json' with { type: 'json' };
 import nodeMaintenance from '../../schema/v1/node-maintenance.json' with { type: 'json' };
+import nodeUsage from '../../schema/v1/node-usage.json' with { type: 'json' };
 import watcherElection from '../../schema/v1/watcher-election.json' with { type: 'json' };
 import watcherEvent from '../../schema/v1/watcher-event.json' with { type: 'json' };
 import watcherReaction from '../../schema/v1/watcher-reaction.json' with { type: 'json' };
@@ -40,6 +42,7 @@ export interface RecordTypes {
   'node-identity': NodeIdentity;
   'node-conditions': ConditionsRecord;
   'node-maintenance': MaintenanceRecord;
+  'node-usage': NodeUsageRecord;
   endpoint: EndpointRecord;
   'node-event': EventRecord;
   'watcher-status': StatusRecord;
@@ -57,6 +60,7 @@ export const SCHEMAS = {
   'node-identity': nodeIdentity,
   'node-conditions': nodeConditions,
   'node-maintenance': nodeMaintenance,
+  'node-usage': nodeUsage,
   endpoint,
   'node-event': nodeEvent,
   'watcher-status': watcherStatus,
@@ -123,6 +127,8 @@ export function kindOfKey(k: ParsedKey): RecordKind | undefined {
       return 'node-conditions';
     case 'maintenance':
       return 'node-maintenance';
+    case 'usage':
+      return 'node-usage';
     case 'endpoint':
       return 'endpoint';
     case 'event':
@@ -167,6 +173,7 @@ function bindingProblem(k: ParsedKey, r: Record<string, unknown>, kv: KeyValue):
       return r.name === k.node ? undefined : 'name does not match key';
     case 'conditions':
     case 'maintenance':
+    case 'usage':
     case 'status':
       return r.node === k.node ? undefined : 'node does not match key';
     case 'endpoint':

@@ -6,6 +6,7 @@ import type { KeyValue, Store } from '../etcd/store.js';
 import type { Condition } from '../problems/types.js';
 import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
 import { decodeKey } from './codec.js';
+import type { NodeUsageRecord } from '../usage/record.js';
 
 /** What is known of one node name: its live record (if registered) and its identity. */
 export interface NodeEntry {
@@ -14,6 +15,8 @@ export interface NodeEntry {
   identity?: NodeIdentity;
   /** The node's conditions record (agents with `problems` configured), while registered. */
   conditions?: Condition[];
+  /** The node's usage record (agents whose services declare resources, unit or cgroup), while registered. */
+  usage?: NodeUsageRecord;
   /** A live key exists but fails the schema: registered or not is unknown, so views leave the node out. */
   liveUnreadable?: true;
 }
@@ -60,6 +63,7 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
   };
   // Attached after the loop: a conditions key alone (no live or identity record) makes no node.
   const conditions = new Map<string, Condition[]>();
+  const usage = new Map<string, NodeUsageRecord>();
   for (const kv of kvs) {
     const r = decodeKey(keys, kv);
     if (r === undefined) continue; // not a key beacon writes: not ours to judge
@@ -70,11 +74,16 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
     } else if (r.kind === 'node-live') entry(r.record.name).live = r.record;
     else if (r.kind === 'node-identity') entry(r.record.name).identity = r.record;
     else if (r.kind === 'node-conditions') conditions.set(r.record.node, r.record.conditions);
+    else if (r.kind === 'node-usage') usage.set(r.record.node, r.record);
     else if (r.kind === 'endpoint') snap.endpoints.push(r.record);
   }
   for (const [node, list] of conditions) {
     const e = snap.nodes.get(node);
     if (e) e.conditions = list;
+  }
+  for (const [node, rec] of usage) {
+    const e = snap.nodes.get(node);
+    if (e) e.usage = rec;
   }
   snap.endpoints.sort((a, b) => a.service.localeCompare(b.service) || a.node.localeCompare(b.node));
   return snap;
