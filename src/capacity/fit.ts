@@ -3,7 +3,8 @@
 //             or a node whose reservations exceed its capacity;
 //   waste     a service using less than `wasteBelow` of what it reserves, averaged over the window;
 //   mismatch  a node whose free CPU and free memory (capacity − reservations, as shares of capacity)
-//             differ by at least `mismatchGap`: the more-free one is stranded, nothing can use it.
+//             differ by at least `mismatchGap`: the more-free one is stranded, nothing can use it
+//             (not flagged on a node already short: fixing the shortage comes first).
 // Free capacity is what schedulers count, capacity minus reservations; use decides only waste. Pure.
 import { humanBytes, humanCpu } from '../util/quantity.js';
 import type { ServiceUsage } from '../usage/record.js';
@@ -84,7 +85,8 @@ export function fit(inputs: readonly NodeInput[], opts: FitOptions = DEFAULT_FIT
         flags.push({ kind: 'shortage', resource: r, message: `reservations ${show(reserved[key])} exceed capacity ${show(n.capacity[key])}` });
       }
     }
-    if (reserved.cpu > 0 || reserved.memoryBytes > 0) {
+    // An over-reserved node has a shortage to fix first: the other resource looking free is its consequence.
+    if (flags.length === 0 && (reserved.cpu > 0 || reserved.memoryBytes > 0)) {
       const share = (key: keyof UsageFigures) => (n.capacity[key] > 0 ? Math.max(0, free[key]) / n.capacity[key] : 0);
       const cpuFree = share('cpu');
       const memFree = share('memoryBytes');
