@@ -154,6 +154,13 @@ test('beacon capacity names shortage, waste and mismatch from real cgroups, and 
   t.regex(table.stdout, /shortage\s+service huge on cap-b\s+reservation of \d+ cpu fits on no node's free capacity/);
   t.regex(table.stdout, /error\s+service ghost on cap-b\s+cgroup/);
 
+  // describe node shows the same for one node.
+  const described = beacon(['describe', 'node', 'cap-a', '--etcd', etcd.endpoints, '--prefix', '/t-capacity']);
+  t.is(described.code, 0, described.stderr);
+  t.regex(described.stdout, /Capacity:\n  CPU CAP .*\n/);
+  t.regex(described.stdout, /mismatch: node cap-a: \d+% of cpu and \d+% of memory free: cpu stranded/);
+  t.regex(described.stdout, /waste: service idler on cap-a: uses/);
+
   // Figures against the kernel. Memory: the hog's charge now (it does not change) within 10 %.
   const metricsB = await scrape(portB);
   const hogMem = metric(metricsB, 'beacon_service_memory_bytes', 'service="hog"')!;

@@ -87,12 +87,17 @@ export function capacityJson(nodes: NodeFit[], services: ServiceFit[]): Record<s
   };
 }
 
-/** The human view of one node's capacity, for `describe node` (src/cli/commands/describe.ts). */
+/**
+ * The human view of one node's capacity for `describe node` (src/cli/commands/describe.ts), from a snapshot
+ * holding that node's keys; undefined when it publishes no usage record. Whether a reservation fits on
+ * no node is a fleet question: left to `beacon capacity`, which reads every node.
+ */
 export function renderNodeCapacity(snap: Snapshot, node: string, opts: FitOptions = DEFAULT_FIT): string | undefined {
-  const { nodes, services } = fit(fitInputs(snap), opts);
-  const n = nodes.find((x) => x.name === node);
+  if (!snap.nodes.get(node)?.usage) return undefined;
+  const { nodes, services } = fit(fitInputs(snap).filter((n) => n.name === node), opts);
+  const n = nodes[0];
   if (!n) return undefined;
-  const mine = services.filter((s) => s.node === node);
+  const mine = services.map((s) => ({ ...s, flags: s.flags.filter((f) => f.kind !== 'shortage') }));
   let out = renderTable(nodeColumns.slice(1), [n]);
   if (mine.length) out += renderTable(serviceColumns.filter((c) => c.header !== 'NODE'), mine);
   // Record text (an error from the node's agent): escaped like any table cell.

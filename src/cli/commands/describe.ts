@@ -4,7 +4,7 @@ import type { Store } from '../../etcd/store.js';
 import { DecodeError } from '../../errors.js';
 import type { Condition } from '../../problems/types.js';
 import { decodeKey } from '../../registry/codec.js';
-import { buildSnapshot, nodeViews } from '../../registry/reader.js';
+import { buildSnapshot, nodeViews, type Snapshot } from '../../registry/reader.js';
 import type { EndpointRecord } from '../../types.js';
 import type { NodeEvent, StatusRecord } from '../../watcher/events.js';
 import { ExitCode, type Command } from '../command.js';
@@ -15,6 +15,7 @@ import { withStore } from '../with-store.js';
 import { nodeJson } from './nodes.js';
 import { endpointJson } from './services.js';
 import { eventJson } from './events.js';
+import { renderNodeCapacity } from './capacity.js';
 
 /** How many of the node's newest watcher events are shown. */
 const RECENT_EVENTS = 10;
@@ -27,6 +28,8 @@ interface NodeDescription {
   events: NodeEvent[];
   status?: StatusRecord;
   errors: DecodeError[];
+  /** Capacity, reservations and use (src/cli/commands/capacity.ts), when the node publishes them. */
+  capacity?: string;
 }
 
 // Four prefix/key reads at one time: the node's keys, every endpoint, the watcher's status and events.
@@ -63,7 +66,13 @@ async function describeNode(store: Store, keys: Keys, name: string): Promise<Nod
     events: mine.slice(-RECENT_EVENTS),
     ...(watcherStatus ? { status: watcherStatus } : {}),
     errors,
+    ...capacityOf(snap, name),
   };
+}
+
+function capacityOf(snap: Snapshot, name: string): { capacity?: string } {
+  const text = renderNodeCapacity(snap, name);
+  return text === undefined ? {} : { capacity: text };
 }
 
 function indent(text: string): string {
@@ -99,6 +108,7 @@ function renderDescription(d: NodeDescription, colour: boolean, wide: boolean): 
   section('Conditions', d.conditions.length ? renderTable(conditionColumns, d.conditions, opts) : undefined);
   section('Endpoints', d.endpoints.length ? renderTable(serviceColumns, d.endpoints, opts) : undefined);
   section('Events', d.events.length ? renderTable(eventColumns, d.events, opts) : undefined);
+  if (d.capacity !== undefined) section('Capacity', d.capacity);
   return out;
 }
 
