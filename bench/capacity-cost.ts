@@ -68,7 +68,8 @@ const result = {
   machine: { cpus: cpus().length, loadavg1AtEnd: +readFileSync('/proc/loadavg', 'utf8').split(' ')[0]! },
   settings: { seconds, interval, window: windowLen },
   agentCpuPctOfOneCore: { measuring: cpuPct(0, measuring), plain: cpuPct(1, plain) },
-  usageKeyWrites: { total: lastVersion, afterRegistration: writes, perHourAfterFirstWindow: undefined as number | undefined },
+  // The key's version counts its writes; `writes` lists when the version was seen to change.
+  usageKeyWrites: { total: lastVersion, seen: writes },
 };
 await Promise.all([measuring.stop('SIGTERM'), plain.stop('SIGTERM')]);
 await etcd.destroy();

@@ -149,6 +149,7 @@ test('beacon capacity names shortage, waste and mismatch from real cgroups, and 
   // The table names each case.
   const table = beacon(['capacity', '--etcd', etcd.endpoints, '--prefix', '/t-capacity']);
   t.is(table.code, 0, table.stderr);
+  t.log(`\n${table.stdout}`);
   t.regex(table.stdout, /mismatch\s+node cap-a\s+\d+% of cpu and \d+% of memory free: cpu stranded/);
   t.regex(table.stdout, /waste\s+service idler on cap-a\s+uses/);
   t.regex(table.stdout, /shortage\s+service huge on cap-b\s+reservation of \d+ cpu fits on no node's free capacity/);
