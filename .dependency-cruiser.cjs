@@ -4,7 +4,7 @@
 // Layers, lowest first; a module may import its own layer or a lower one, never a higher one:
 //   base     src/util/, src/types.ts, src/errors.ts, src/log.ts, src/version.ts
 //   etcd     src/etcd/                       (the only importer of etcd3)
-//   domain   src/registry/, src/checks/, src/problems/, src/facts/, src/rbac/, src/ignition/
+//   domain   src/registry/, src/checks/, src/problems/, src/facts/, src/rbac/, src/ignition/, src/usage/, src/capacity/
 //   config   src/config/                     (assembles the domains' parsers into one frozen config)
 //   roots    src/agent/, src/watcher/, src/render/, src/client/, src/doctor/, src/demo/, src/metrics/
 //   cli      src/cli/                        (the only reader of argv and the only caller of exit)
@@ -14,7 +14,7 @@
 
 const base = '^src/(util/|types\\.ts$|errors\\.ts$|log\\.ts$|version\\.ts$)';
 const etcd = '^src/etcd/';
-const domain = '^src/(registry|checks|problems|facts|rbac|ignition)/';
+const domain = '^src/(registry|checks|problems|facts|rbac|ignition|usage|capacity)/';
 const config = '^src/config/';
 const roots = '^src/(agent|watcher|render|client|doctor|demo|metrics)/';
 const cli = '^src/cli/';

@@ -380,3 +380,44 @@ export interface HistoryRecord {
   entries: HistoryEntry[];
   updatedAt: string;
 }
+
+/** What a service reserves (src/config/resources.ts): null for a resource it does not declare. */
+export interface ServiceResources {
+  /** Cores (millicore precision). */
+  cpu: number | null;
+  memoryBytes: number | null;
+}
+
+/** Where a service's processes are measured (src/usage/): a systemd unit or a cgroup path. */
+export type UsageSource = { kind: 'unit'; unit: string } | { kind: 'cgroup'; path: string };
+
+/** Figures averaged over a window: cores and bytes. */
+export interface UsageFigures {
+  cpu: number;
+  memoryBytes: number;
+}
+
+/** One service in the usage record. */
+export interface ServiceUsage {
+  /** What the config reserves; null for a resource it does not declare. */
+  reserved: { cpu: number | null; memoryBytes: number | null };
+  /** `cgroup:/path` or `unit:name.service`; null when the service declares no source. */
+  source: string | null;
+  /** Average over the window; null until the window has filled, without a source, or on error. */
+  used: UsageFigures | null;
+  /** Why the source could not be read; null when it could (or there is none). */
+  error: string | null;
+}
+
+/** `<prefix>/v1/nodes/<node>/usage`, bound to the node lease. */
+export interface NodeUsageRecord {
+  schema: 1;
+  node: string;
+  /** When these figures were published. */
+  at: string;
+  windowSeconds: number;
+  capacity: UsageFigures;
+  /** The node's own use averaged over the window; null until it has filled. */
+  used: UsageFigures | null;
+  services: Record<string, ServiceUsage>;
+}

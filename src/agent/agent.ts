@@ -36,6 +36,8 @@ import { NodeProblems, type ProblemsRestore } from './problems.js';
 import type { AgentMetrics, AgentState } from '../metrics/agent-metrics.js';
 import { decodeConditions, decodeMaintenance, endpointRecord, eventLastTime, nodeRecord, type MaintenanceRecord } from './records.js';
 import { readLocalState } from './state-file.js';
+import { DEFAULT_CAPACITY } from '../config/capacity.js';
+import { UsageMonitor } from './usage-monitor.js';
 
 // RegExps (env-file key patterns) serialise as {}: compare them by source.
 function addressReplacer(_key: string, value: unknown): unknown {
@@ -78,6 +80,8 @@ export class Agent implements AgentApiHandler {
   private registration: Registration | undefined;
   private local: LocalSetup | undefined;
   private checksSignal: AbortSignal | undefined;
+  /** Resource use of services declaring resources, unit or cgroup (src/usage/); created in run(). */
+  private usage: UsageMonitor | undefined;
   /** Coarse utilization as last published (src/facts/utilization.ts); undefined before the first sample. */
   private utilization: NodeUtilization | undefined;
   private readyResolve!: (s: LocalSetup) => void;
@@ -133,6 +137,20 @@ export class Agent implements AgentApiHandler {
         log.error({ err }, 'local API not started');
       }
     }
+    // Sampled from the start, so the first window fills while the agent registers.
+    this.usage = new UsageMonitor(
+      {
+        node: this.config.node.name,
+        capacity: { cpu: facts.cpus, memoryBytes: facts.memoryBytes },
+        config: this.config.capacity ?? DEFAULT_CAPACITY,
+        log: this.log,
+        onPublish: () => this.registration?.update((lease, phase) => this.render(lease, phase)),
+      },
+      this.config.services,
+    );
+    // One sample before the first registration: its record goes into the same write.
+    if (this.usage.active) await this.usage.sample(stop.signal);
+    tasks.push(this.usage.run(stop.signal, { sampled: this.usage.active }));
     // Metrics are optional like the API: a port in use is logged, registration goes on.
     let metrics: AgentMetrics | undefined;
     if (this.config.metrics) {
@@ -233,6 +251,7 @@ export class Agent implements AgentApiHandler {
     if (JSON.stringify(next.problems) !== JSON.stringify(cur.problems)) ignored.push('problems');
     if (JSON.stringify(next.api) !== JSON.stringify(cur.api)) ignored.push('api');
     if (JSON.stringify(next.metrics) !== JSON.stringify(cur.metrics)) ignored.push('metrics');
+    if (JSON.stringify(next.capacity) !== JSON.stringify(cur.capacity)) ignored.push('capacity');
     this.config = {
       ...next,
       etcd: cur.etcd,
@@ -240,6 +259,7 @@ export class Agent implements AgentApiHandler {
       problems: cur.problems,
       api: cur.api,
       metrics: cur.metrics ?? null,
+      ...(cur.capacity ? { capacity: cur.capacity } : {}),
       node: {
         ...next.node,
         name: cur.node.name,
@@ -257,6 +277,7 @@ export class Agent implements AgentApiHandler {
       this.serviceChecks.delete(name);
       this.health.delete(name);
     }
+    this.usage?.setServices(next.services);
     // Before run() starts them, checks are built from the config then in force.
     if (this.checksSignal) for (const svc of next.services) this.startChecks(svc);
     this.log.info(
@@ -277,6 +298,7 @@ export class Agent implements AgentApiHandler {
         ),
       endpointHealth: () => [...this.health].map(([service, h]) => ({ service, health: h.health })),
       conditions: () => this.problems?.record().conditions ?? [],
+      usage: () => (this.usage?.active ? this.usage.live() : undefined),
     };
   }
 
@@ -474,6 +496,8 @@ export class Agent implements AgentApiHandler {
       leased.set(this.keys.endpoint(svc.name, name), encode(this.endpoint(svc, name, address.address, lease.id)));
     }
     if (this.problems) leased.set(this.keys.conditions(name), encode(this.problems.record()));
+    const usage = this.usage?.record();
+    if (usage) leased.set(this.keys.usage(name), encode(usage));
     // SkyDNS records of the passing endpoints (docs/consumers.md#dns): leased keys like the endpoints,
     // so they are written and deleted in the same transactions and vanish with the lease.
     if (cfg.dns) {

@@ -9,6 +9,7 @@ import { OUTPUT_CAP_BYTES } from '../util/output.js';
 import { CHECK_OUTPUT_CAP_BYTES } from '../checks/health.js';
 import { MAX_VALUE_BYTES, encode } from '../registry/codec.js';
 import { endpointRecord, nodeRecord } from './records.js';
+import { isTracked } from './usage-monitor.js';
 
 /** etcd's default `--max-txn-ops`: more operations in one transaction are refused (etcdserver: too many operations in txn request). */
 export const ETCD_MAX_TXN_OPS = 128;
@@ -17,16 +18,17 @@ export const ETCD_MAX_TXN_OPS = 128;
  * Puts in the largest transaction the agent sends for a config: registration (and a rewrite after its keys
  * were deleted) writes everything at once: the live record, the identity, the maintenance marker, the
  * conditions record with `problems` on, one endpoint per service and, with `dns` on, one SkyDNS record per
- * passing service. etcd counts the compare and the read-back separately (each list against the limit).
+ * passing service, and the usage record when a service declares resources, unit or cgroup (docs/capacity.md).
+ * etcd counts the compare and the read-back separately (each list against the limit).
  */
 export function registrationOps(cfg: Pick<AgentConfig, 'services' | 'problems' | 'dns'>): number {
   const n = cfg.services.length;
-  return 3 + (cfg.problems ? 1 : 0) + n + (cfg.dns ? n : 0);
+  return 3 + (cfg.problems ? 1 : 0) + (cfg.services.some(isTracked) ? 1 : 0) + n + (cfg.dns ? n : 0);
 }
 
-/** The most services a config can have with these sections on. */
-export function maxServices(cfg: Pick<AgentConfig, 'problems' | 'dns'>): number {
-  const fixed = 3 + (cfg.problems ? 1 : 0);
+/** The most services a config can have with these sections on (and with the usage record, when `services` declare resources). */
+export function maxServices(cfg: Pick<AgentConfig, 'problems' | 'dns'> & { services?: AgentConfig['services'] }): number {
+  const fixed = 3 + (cfg.problems ? 1 : 0) + (cfg.services?.some(isTracked) ? 1 : 0);
   return Math.floor((ETCD_MAX_TXN_OPS - fixed) / (cfg.dns ? 2 : 1));
 }
 

@@ -8,6 +8,7 @@ import { parseProblems } from './problems.js';
 import { parseApi } from './api.js';
 import { parseMetrics } from './listen.js';
 import { parseDns } from './dns.js';
+import { parseCapacity } from './capacity.js';
 import { envValue, type ParseContext, type SectionParsers } from './sections.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -36,5 +37,6 @@ export const agentSections: SectionParsers<AgentConfig> = {
   api: parseApi,
   metrics: parseMetrics,
   dns: parseDns,
+  capacity: parseCapacity,
   log: parseLog,
 };

@@ -5,6 +5,7 @@ import { assertUniqueCheckIds, readChecks } from '../checks/spec.js';
 import type { CheckSpec } from '../checks/types.js';
 import { ipAddress, mapKey, optionalText, readBoundedStringList, readInteger, readList, readSections, readString, text } from '../util/fields.js';
 import type { ParseContext } from './sections.js';
+import { parseResources, parseUsageSource } from './resources.js';
 
 const PROTOCOLS = ['tcp', 'udp'] as const;
 
@@ -29,6 +30,8 @@ export function parseServices(raw: unknown, ctx: ParseContext): ServiceConfig[] 
     const tags = f.read('tags', readBoundedStringList, { max: MAX_TAGS, check: text(MAX_TAG_LENGTH) }) ?? [];
     const meta = f.stringMap('meta', { key: mapKey, value: optionalText(MAX_META_VALUE), maxEntries: MAX_META }) ?? {};
     const rawChecks = f.read('checks', readList, undefined) ?? [];
+    const resources = parseResources(f);
+    const usage = parseUsageSource(f);
     f.done();
     // Every bad check, and every bad field in it, is reported with its own field named (`services[0].checks[1].timeout`).
     const checks =
@@ -43,6 +46,8 @@ export function parseServices(raw: unknown, ctx: ParseContext): ServiceConfig[] 
     if (name === undefined || port === undefined) return;
     const svc: ServiceConfig = { name, port, protocol, tags, meta, checks };
     if (address !== undefined) svc.address = address;
+    if (resources !== undefined) svc.resources = resources;
+    if (usage !== undefined) svc.usage = usage;
     out.push(svc);
   });
   // ttl reports address a check by id alone: ids must be unique across services too.

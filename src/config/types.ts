@@ -6,6 +6,9 @@ import type { ApiConfig } from './api.js';
 import type { MetricsConfig } from './listen.js';
 import type { DnsConfig } from './dns.js';
 import type { ProblemsConfig } from './problems.js';
+import type { CapacityConfig } from './capacity.js';
+import type { ServiceResources, UsageSource } from '../types.js';
+export type { ServiceResources, UsageSource };
 
 /** One service from the config, with its validated checks (src/checks/spec.ts). */
 export interface ServiceConfig {
@@ -16,6 +19,10 @@ export interface ServiceConfig {
   tags: string[];
   meta: Record<string, string>;
   checks: readonly CheckSpec[];
+  /** Reservation (`resources:`), absent when not declared. */
+  resources?: ServiceResources;
+  /** Where its use is measured (`unit:` or `cgroup:`), absent when not declared. */
+  usage?: UsageSource;
 }
 
 /** The node section. */
@@ -47,5 +54,7 @@ export interface AgentConfig {
   metrics?: MetricsConfig | null;
   /** SkyDNS records of the passing endpoints (docs/consumers.md#dns); null or absent when off. */
   dns?: DnsConfig | null;
+  /** Sampling of resource use (docs/capacity.md); defaults when absent. */
+  capacity?: CapacityConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
 }

@@ -5,6 +5,7 @@
 //   P/v1/nodes/<node>/identity        node identity          (agent, no lease)
 //   P/v1/nodes/<node>/conditions      node conditions        (agent, node lease)
 //   P/v1/nodes/<node>/maintenance     maintenance marker     (agent, no lease)
+//   P/v1/nodes/<node>/usage           capacity and use       (agent, node lease)
 //   P/v1/services/<service>/<node>    endpoint               (agent, node lease)
 //   P/v1/events/<node>/<id>           node problem events    (agent, events lease)
 //   P/v1/watcher/status/<node>        node status            (watcher leader, no lease)
@@ -51,6 +52,7 @@ export type ParsedKey =
   | { kind: 'identity'; node: string }
   | { kind: 'conditions'; node: string }
   | { kind: 'maintenance'; node: string }
+  | { kind: 'usage'; node: string }
   | { kind: 'endpoint'; service: string; node: string }
   | { kind: 'event'; node: string; id: string }
   | { kind: 'status'; node: string }
@@ -92,6 +94,10 @@ export class Keys {
   /** The node's maintenance marker (unleased). */
   maintenance(node: string): string {
     return `${this.node(node)}maintenance`;
+  }
+  /** The node's capacity, reservations and measured use (leased; docs/capacity.md). */
+  usage(node: string): string {
+    return `${this.node(node)}usage`;
   }
   /** Prefix of all endpoints of all services. */
   get services(): string {
@@ -165,7 +171,7 @@ export class Keys {
     const ok = (...names: string[]) => names.every(isValidName);
     const [a, b, c, d] = parts;
     if (a === 'nodes' && parts.length === 3 && ok(b)) {
-      if (c === 'live' || c === 'identity' || c === 'conditions' || c === 'maintenance') {
+      if (c === 'live' || c === 'identity' || c === 'conditions' || c === 'maintenance' || c === 'usage') {
         return { kind: c, node: b };
       }
     }

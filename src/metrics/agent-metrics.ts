@@ -5,6 +5,7 @@ import type { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ConditionStatus, EndpointHealth, HealthStatus, ProblemEvent } from '../types.js';
 import type { LostKind } from '../registry/registration.js';
+import type { LiveUsage } from '../agent/usage-monitor.js';
 
 /** What the agent tells its metrics when scraped. */
 export interface AgentState {
@@ -16,7 +17,15 @@ export interface AgentState {
   endpointHealth(): Iterable<{ service: string; health: EndpointHealth }>;
   /** The node's merged conditions (empty without problem detection). */
   conditions(): Iterable<{ type: string; status: ConditionStatus }>;
+  /** Resource figures as measured now (docs/capacity.md); undefined when no service declares resources, unit or cgroup. */
+  usage?(): LiveUsage | undefined;
 }
+
+// kube-state-metrics' convention: one gauge per figure, the resource and its unit as labels.
+const RESOURCES = [
+  { resource: 'cpu', unit: 'core', of: (f: { cpu: number | null }) => f.cpu },
+  { resource: 'memory', unit: 'byte', of: (f: { memoryBytes: number | null }) => f.memoryBytes },
+] as const;
 
 const CHECK_STATUSES: readonly HealthStatus[] = ['passing', 'warning', 'critical'];
 const ENDPOINT_HEALTH: readonly EndpointHealth[] = ['passing', 'warning', 'critical', 'maintenance'];
@@ -96,6 +105,87 @@ export class AgentMetrics {
         for (const c of state.conditions()) {
           for (const s of CONDITION_STATUSES) this.set({ type: c.type, status: s }, c.status === s ? 1 : 0);
         }
+      },
+    });
+    // Service names are config names (validated: letters, digits, '.', '_', '-'), safe as label values.
+    new Gauge({
+      name: 'beacon_node_resource_capacity',
+      help: 'The node\'s capacity per resource (cpu in cores, memory in bytes), from its facts.',
+      labelNames: ['resource', 'unit'],
+      registers,
+      collect() {
+        this.reset();
+        const u = state.usage?.();
+        if (u) for (const r of RESOURCES) this.set({ resource: r.resource, unit: r.unit }, r.of(u.capacity) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'beacon_node_resource_reserved',
+      help: 'Sum of the reservations of the node\'s services per resource (config `resources:`).',
+      labelNames: ['resource', 'unit'],
+      registers,
+      collect() {
+        this.reset();
+        const u = state.usage?.();
+        if (u) for (const r of RESOURCES) this.set({ resource: r.resource, unit: r.unit }, r.of(u.reserved) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'beacon_node_resource_used',
+      help: 'The node\'s own use per resource, averaged over capacity.window (absent until the window has filled).',
+      labelNames: ['resource', 'unit'],
+      registers,
+      collect() {
+        this.reset();
+        const used = state.usage?.()?.used;
+        if (used) for (const r of RESOURCES) this.set({ resource: r.resource, unit: r.unit }, r.of(used) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'beacon_service_resource_reserved',
+      help: 'What each service reserves per resource (config `resources:`); absent for a resource it does not declare.',
+      labelNames: ['service', 'resource', 'unit'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of state.usage?.()?.services ?? []) {
+          for (const r of RESOURCES) {
+            const v = r.of(s.reserved);
+            if (v !== null) this.set({ service: s.name, resource: r.resource, unit: r.unit }, v);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'beacon_service_resource_used',
+      help: 'What each service uses per resource, averaged over capacity.window (absent until the window has filled or while its source fails).',
+      labelNames: ['service', 'resource', 'unit'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of state.usage?.()?.services ?? []) {
+          if (s.used) for (const r of RESOURCES) this.set({ service: s.name, resource: r.resource, unit: r.unit }, r.of(s.used) ?? 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'beacon_service_cpu_seconds',
+      help: 'CPU time each measured service has consumed, as the kernel counts it for its cgroup or unit at the last sample (a counter read as a gauge: the group may be recreated).',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of state.usage?.()?.services ?? []) if (s.cpuSecondsTotal !== null) this.set({ service: s.name }, s.cpuSecondsTotal);
+      },
+    });
+    new Gauge({
+      name: 'beacon_service_memory_bytes',
+      help: 'Memory charged to each measured service at the last sample, as the kernel counts it.',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of state.usage?.()?.services ?? []) if (s.memoryBytesNow !== null) this.set({ service: s.name }, s.memoryBytesNow);
       },
     });
     this.events = new Counter({

@@ -20,6 +20,7 @@ import type {
   ReactionRecord,
   StatusRecord,
 } from '../types.js';
+import type { NodeUsageRecord } from '../usage/record.js';
 // The JSON files are the single source: bundled into dist/ by tsc and into the artifact by esbuild.
 import defs from '../../schema/v1/defs.json' with { type: 'json' };
 import endpoint from '../../schema/v1/endpoint.json' with { type: 'json' };
@@ -28,6 +29,7 @@ import nodeEvent from '../../schema/v1/node-event.json' with { type: 'json' };
 import nodeIdentity from '../../schema/v1/node-identity.json' with { type: 'json' };
 import nodeLive from '../../schema/v1/node-live.json' with { type: 'json' };
 import nodeMaintenance from '../../schema/v1/node-maintenance.json' with { type: 'json' };
+import nodeUsage from '../../schema/v1/node-usage.json' with { type: 'json' };
 import watcherElection from '../../schema/v1/watcher-election.json' with { type: 'json' };
 import watcherEvent from '../../schema/v1/watcher-event.json' with { type: 'json' };
 import watcherHistory from '../../schema/v1/watcher-history.json' with { type: 'json' };
@@ -50,6 +52,7 @@ export interface RecordTypes {
   'node-identity': NodeIdentity;
   'node-conditions': ConditionsRecord;
   'node-maintenance': MaintenanceRecord;
+  'node-usage': NodeUsageRecord;
   endpoint: EndpointRecord;
   'node-event': EventRecord;
   'watcher-status': StatusRecord;
@@ -68,6 +71,7 @@ export const SCHEMAS = {
   'node-identity': nodeIdentity,
   'node-conditions': nodeConditions,
   'node-maintenance': nodeMaintenance,
+  'node-usage': nodeUsage,
   endpoint,
   'node-event': nodeEvent,
   'watcher-status': watcherStatus,
@@ -135,6 +139,8 @@ export function kindOfKey(k: ParsedKey): RecordKind | undefined {
       return 'node-conditions';
     case 'maintenance':
       return 'node-maintenance';
+    case 'usage':
+      return 'node-usage';
     case 'endpoint':
       return 'endpoint';
     case 'event':
@@ -181,6 +187,7 @@ function bindingProblem(k: ParsedKey, r: Record<string, unknown>, kv: KeyValue):
       return r.name === k.node ? undefined : 'name does not match key';
     case 'conditions':
     case 'maintenance':
+    case 'usage':
     case 'status':
     case 'history':
       return r.node === k.node ? undefined : 'node does not match key';

@@ -4,6 +4,7 @@ import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
 import type { Condition, EndpointRecord, MaintenanceRecord, NodeIdentity, NodeRecord } from '../types.js';
+import type { NodeUsageRecord } from '../usage/record.js';
 import { decodeKey } from './codec.js';
 import { leftGracefully } from './leave.js';
 
@@ -16,6 +17,8 @@ export interface NodeEntry {
   conditions?: Condition[];
   /** The node's maintenance marker (unleased: kept while the node is gone too). */
   maintenance?: MaintenanceRecord;
+  /** The node's usage record (agents whose services declare resources, unit or cgroup), while registered. */
+  usage?: NodeUsageRecord;
   /** A live key exists but fails the schema: registered or not is unknown, so views leave the node out. */
   liveUnreadable?: true;
 }
@@ -75,6 +78,7 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
   // Attached after the loop: a conditions or maintenance key alone (no live or identity record) makes no node.
   const conditions = new Map<string, Condition[]>();
   const maintenance = new Map<string, MaintenanceRecord>();
+  const usage = new Map<string, NodeUsageRecord>();
   for (const kv of kvs) {
     const r = decodeKey(keys, kv);
     if (r === undefined) continue; // not a key beacon writes: not ours to judge
@@ -86,6 +90,7 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
     else if (r.kind === 'node-identity') entry(r.record.name).identity = r.record;
     else if (r.kind === 'node-conditions') conditions.set(r.record.node, r.record.conditions);
     else if (r.kind === 'node-maintenance') maintenance.set(r.record.node, r.record);
+    else if (r.kind === 'node-usage') usage.set(r.record.node, r.record);
     else if (r.kind === 'endpoint') snap.endpoints.push(r.record);
   }
   for (const [node, list] of conditions) {
@@ -95,6 +100,10 @@ export function buildSnapshot(keys: Keys, kvs: KeyValue[]): Snapshot {
   for (const [node, m] of maintenance) {
     const e = snap.nodes.get(node);
     if (e) e.maintenance = m;
+  }
+  for (const [node, rec] of usage) {
+    const e = snap.nodes.get(node);
+    if (e) e.usage = rec;
   }
   snap.endpoints.sort((a, b) => a.service.localeCompare(b.service) || a.node.localeCompare(b.node));
   return snap;

@@ -31,6 +31,7 @@ const ALL_KINDS: Exclude<ParsedKey['kind'], 'unknown'>[] = [
   'identity',
   'conditions',
   'maintenance',
+  'usage',
   'endpoint',
   'event',
   'status',

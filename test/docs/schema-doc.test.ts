@@ -30,7 +30,7 @@ test('every json example in docs/keys.md passes the schema of the section it is 
     seen.add(kind);
     t.is(problemOf(kind, JSON.parse(b.body)), undefined, `docs/keys.md:${b.line} (${kind})`);
   }
-  t.deepEqual([...seen].sort(), ['endpoint', 'node-conditions', 'node-event', 'node-identity', 'node-live', 'node-maintenance', 'watcher-history']);
+  t.deepEqual([...seen].sort(), ['endpoint', 'node-conditions', 'node-event', 'node-identity', 'node-live', 'node-maintenance', 'node-usage', 'watcher-history']);
 });
 
 test("docs/watcher.md's record examples pass their schemas", (t) => {

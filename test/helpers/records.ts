@@ -88,3 +88,15 @@ export function reactionRecord(over: Record<string, unknown> = {}): Record<strin
     ...over,
   };
 }
+
+/** A node usage record (docs/capacity.md): one measured service with a reservation, one reserved only. */
+export function usageRecord(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    schema: 1, node: 'node1', at: AT, windowSeconds: 300, capacity: { cpu: 2, memoryBytes: 4109434880 }, used: { cpu: 0.4, memoryBytes: 1288490188 },
+    services: {
+      web: { reserved: { cpu: 0.5, memoryBytes: 268435456 }, source: 'unit:web.service', used: { cpu: 0.031, memoryBytes: 52428800 }, error: null },
+      batch: { reserved: { cpu: 2, memoryBytes: null }, source: null, used: null, error: null },
+    },
+    ...over,
+  };
+}

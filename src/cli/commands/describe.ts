@@ -4,7 +4,7 @@ import type { Store } from '../../etcd/store.js';
 import { DecodeError } from '../../errors.js';
 import type { Condition } from '../../problems/types.js';
 import { decodeKey } from '../../registry/codec.js';
-import { buildSnapshot, nodeViews } from '../../registry/reader.js';
+import { buildSnapshot, nodeViews, type Snapshot } from '../../registry/reader.js';
 import { readEvents, type FleetEvent } from '../../registry/events.js';
 import type { EndpointRecord } from '../../types.js';
 import type { StatusRecord } from '../../watcher/events.js';
@@ -16,6 +16,7 @@ import { withStore } from '../with-store.js';
 import { nodeJson } from './nodes.js';
 import { endpointJson } from './services.js';
 import { eventJson } from './events.js';
+import { renderNodeCapacity } from './capacity.js';
 
 /** How many of the node's newest events (watcher and node problem events together) are shown. */
 const RECENT_EVENTS = 10;
@@ -29,6 +30,8 @@ interface NodeDescription {
   events: FleetEvent[];
   status?: StatusRecord;
   errors: DecodeError[];
+  /** Capacity, reservations and use (src/cli/commands/capacity.ts), when the node publishes them. */
+  capacity?: string;
 }
 
 // Five prefix/key reads at one time: the node's keys, every endpoint, the watcher's status, the watcher's
@@ -61,11 +64,17 @@ async function describeNode(store: Store, keys: Keys, name: string): Promise<Nod
     events: events.events.slice(-RECENT_EVENTS).reverse(),
     ...(watcherStatus ? { status: watcherStatus } : {}),
     errors,
+    ...capacityOf(snap, name),
   };
 }
 
 // The endpoints as `services` shows them, with the output (the deciding check's) in the narrow view too.
 const endpointColumns = serviceColumns.map((c) => (c.header === 'OUTPUT' ? { ...c, wide: false } : c));
+
+function capacityOf(snap: Snapshot, name: string): { capacity?: string } {
+  const text = renderNodeCapacity(snap, name);
+  return text === undefined ? {} : { capacity: text };
+}
 
 function indent(text: string): string {
   return text.trimEnd().split('\n').map((l) => `  ${l}`).join('\n') + '\n';
@@ -103,6 +112,7 @@ function renderDescription(d: NodeDescription, colour: boolean, wide: boolean): 
   const checks = d.endpoints.flatMap((e) => (e.checks ?? []).map((check) => ({ service: e.service, check })));
   section('Checks', checks.length ? renderTable(checkColumns, checks, opts) : undefined);
   section('Events', d.events.length ? renderTable(eventColumns, d.events, opts) : undefined);
+  if (d.capacity !== undefined) section('Capacity', d.capacity);
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The registry of subcommands: add one line per command (no registration by import side effect).
 import type { Command } from '../command.js';
 import { agentCommand } from './agent.js';
+import { capacityCommand } from './capacity.js';
 import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
 import { describeCommand } from './describe.js';
@@ -20,5 +21,5 @@ import { rbacCommand } from './rbac.js';
 
 /** Every `beacon` subcommand by name. */
 export const commands: Record<string, Command> = Object.fromEntries(
-  [agentCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, doctorCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, explainCommand, watchCommand, renderCommand, rbacCommand].map((c) => [c.name, c]),
+  [agentCommand, capacityCommand, checkCommand, maintCommand, demoCommand, ignitionCommand, nodesCommand, servicesCommand, validateCommand, doctorCommand, watcherCommand, endpointsCommand, describeCommand, eventsCommand, explainCommand, watchCommand, renderCommand, rbacCommand].map((c) => [c.name, c]),
 );

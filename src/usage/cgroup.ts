@@ -1,0 +1,79 @@
+// A cgroup's own accounting, cgroup v2 or v1 (whichever the host mounts at the root):
+//   v2 (Fedora CoreOS, Flatcar): <root><path>/cpu.stat `usage_usec`, <root><path>/memory.current;
+//   v1 (this test machine): <root>/cpuacct<path>/cpuacct.usage (ns), <root>/memory<path>/memory.usage_in_bytes.
+// The version is decided by the root: a unified mount has cgroup.controllers at its top. On a hybrid
+// host (v1 controllers plus an empty v2 tree at <root>/unified) the controllers are v1's.
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UsageSourceError, type ReaderOptions, type UsageReading } from './types.js';
+
+/** Which cgroup layout a root holds. */
+export type CgroupVersion = 'v1' | 'v2';
+
+/** v2 when `<root>/cgroup.controllers` exists, else v1. */
+export async function cgroupVersion(root: string): Promise<CgroupVersion> {
+  try {
+    await access(join(root, 'cgroup.controllers'));
+    return 'v2';
+  } catch {
+    return 'v1';
+  }
+}
+
+// v1 mounts cpuacct alone or co-mounted with cpu (`cpu,cpuacct`, with `cpuacct` a symlink on most hosts).
+const V1_CPU_MOUNTS = ['cpuacct', 'cpu,cpuacct'];
+
+/** `usage_usec` from a cgroup v2 cpu.stat, in nanoseconds. */
+export function parseCpuStat(text: string): number | undefined {
+  const m = /^usage_usec (\d+)$/m.exec(text);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+/** One whole number from a single-value cgroup file (`memory.current`, `cpuacct.usage`). */
+export function parseCounter(text: string): number | undefined {
+  const t = text.trim();
+  return /^\d{1,20}$/.test(t) ? Number(t) : undefined;
+}
+
+/** Read one cgroup's CPU and memory counters. */
+export async function readCgroup(path: string, opts: ReaderOptions): Promise<UsageReading> {
+  const version = await cgroupVersion(opts.cgroupRoot);
+  if (version === 'v2') {
+    const dir = join(opts.cgroupRoot, path);
+    const [cpu, mem] = await Promise.all([readFileOf(dir, 'cpu.stat', path), readFileOf(dir, 'memory.current', path)]);
+    const cpuNs = parseCpuStat(cpu);
+    const memoryBytes = parseCounter(mem);
+    if (cpuNs === undefined) throw new UsageSourceError(`cgroup ${path}: cpu.stat has no usage_usec line`);
+    if (memoryBytes === undefined) throw new UsageSourceError(`cgroup ${path}: memory.current is not a number`);
+    return { cpuNs, memoryBytes };
+  }
+  const [cpu, mem] = await Promise.all([readV1Cpu(path, opts.cgroupRoot), readFileOf(join(opts.cgroupRoot, 'memory', path), 'memory.usage_in_bytes', path)]);
+  const cpuNs = parseCounter(cpu);
+  const memoryBytes = parseCounter(mem);
+  if (cpuNs === undefined) throw new UsageSourceError(`cgroup ${path}: cpuacct.usage is not a number`);
+  if (memoryBytes === undefined) throw new UsageSourceError(`cgroup ${path}: memory.usage_in_bytes is not a number`);
+  return { cpuNs, memoryBytes };
+}
+
+async function readV1Cpu(path: string, root: string): Promise<string> {
+  for (const mount of V1_CPU_MOUNTS) {
+    const exists = await access(join(root, mount)).then(() => true, () => false);
+    if (exists) return readFileOf(join(root, mount, path), 'cpuacct.usage', path);
+  }
+  throw new UsageSourceError(`cgroup ${path}: no cgroup v1 cpuacct controller mounted under ${root}`);
+}
+
+// A cgroup file, with errors saying which way the path is wrong (absent, not a directory, not a cgroup).
+async function readFileOf(dir: string, file: string, path: string): Promise<string> {
+  try {
+    return await readFile(join(dir, file), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new UsageSourceError(`cgroup ${path}: not a cgroup (${dir} is not a directory)`, { cause: err });
+    if (code === 'ENOENT') {
+      const isDir = await access(dir).then(() => true, () => false);
+      throw new UsageSourceError(isDir ? `cgroup ${path}: not a cgroup (${dir} has no ${file})` : `cgroup ${path}: no such cgroup (${dir} does not exist)`, { cause: err });
+    }
+    throw new UsageSourceError(`cgroup ${path}: cannot read ${file}: ${code ?? String(err)}`, { cause: err });
+  }
+}
