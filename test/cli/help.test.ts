@@ -49,7 +49,7 @@ test('`beacon help COMMAND` is `beacon COMMAND --help`; an unknown topic exits 2
 });
 
 test('an extra positional argument exits 2 naming it, for every command that takes a bounded number', async (t) => {
-  const filled: Record<string, string[]> = { check: ['pass', 'id'], describe: ['node', 'n1'], maint: ['enable'], doctor: ['a.yaml'], validate: ['a.yaml'], endpoints: ['web'], events: ['n1'], services: ['web'] };
+  const filled: Record<string, string[]> = { check: ['pass', 'id'], describe: ['node', 'n1'], maint: ['enable'], doctor: ['a.yaml'], validate: ['a.yaml'], endpoints: ['web'], events: ['n1'], services: ['web'], explain: ['node', 'n1'] };
   for (const cmd of Object.values(commands)) {
     if (cmd.maxArgs === Infinity) continue;
     const args = [...(filled[cmd.name] ?? []), 'surplus\u001b'];
