@@ -2,8 +2,8 @@
 // Precedence of how to reach etcd (endpoints, CA, client certificate and key, user) follows etcdctl users'
 // expectation, flag > environment > file: an exported ETCDCTL_ENDPOINTS or ETCDCTL_CACERT wins over the
 // example's settings (README's `beacon agent --config examples/agent.yaml`), and a systemd drop-in's
-// Environment= wins over the file it ships with. BEACON_ETCD_* win over ETCDCTL_* (beacon's own over a
-// shell's). Other settings: flag > BEACON_* env > file > default.
+// Environment= wins over the file it ships with. beacon's own variables win over etcdctl's (a unit's over
+// a shell's). Other settings: flag > BEACON_* env > file > default.
 import { resolve } from 'node:path';
 import type { EtcdConfig } from '../types.js';
 import { DEFAULT_PREFIX, normalizePrefix } from '../etcd/keys.js';

@@ -5,9 +5,8 @@
 // agent, problem sources and a state directory that cannot be used, the unit without systemd, and the
 // CA/user precedence and host:port endpoints through the CLI.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EtcdCluster, freePort, requireBinary, waitFor } from '../helpers/etcd.js';
@@ -93,28 +92,33 @@ test.serial('members: a stopped member and an endpoint that is no member\'s clie
   t.false(r.findings.some((f) => f.check === 'etcd leader'), 'two of three answer: quorum holds');
 });
 
-// A TCP proxy that holds every chunk from etcd for `delayMs`: a slow link, for real.
+// A TCP proxy that holds every chunk from etcd for `delayMs`: a slow link, for real. It runs in a process
+// of its own: the CLI runs under spawnSync, which blocks this worker's event loop.
+const PROXY = `
+const { createServer, connect } = require('node:net');
+const [target, port, delay] = process.argv.slice(1).map(Number);
+createServer((client) => {
+  const up = connect(target, '127.0.0.1');
+  client.on('data', (d) => up.write(d));
+  up.on('data', (d) => setTimeout(() => client.writable && client.write(d), delay));
+  const close = () => { client.destroy(); up.destroy(); };
+  client.on('error', close).on('close', close);
+  up.on('error', close).on('close', close);
+}).listen(port, '127.0.0.1', () => console.log('listening'));
+`;
+
 async function slowProxy(target: number, delayMs: number): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const up = connect(target, '127.0.0.1');
-    sockets.add(client).add(up);
-    client.on('data', (d) => up.write(d));
-    up.on('data', (d) => setTimeout(() => client.writable && client.write(d), delayMs));
-    const close = () => {
-      client.destroy();
-      up.destroy();
-    };
-    client.on('error', close).on('close', close);
-    up.on('error', close).on('close', close);
+  const proc = spawn(process.execPath, ['-e', PROXY, String(target), String(port), String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.once('data', () => resolve());
+    proc.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  // close() waits for open connections: end them first.
   const stop = () =>
     new Promise<void>((resolve) => {
-      sockets.forEach((s) => s.destroy());
-      server.close(() => resolve());
+      if (proc.exitCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGKILL');
     });
   return { port, stop };
 }
@@ -158,14 +162,17 @@ test.serial('certificates: a server certificate expiring in 10 days is a warning
   const certs = makeCerts();
   const soon = signed(certs, 'soon', certs.serverKey, '127.0.0.1', ['-days', '10'], 'subjectAltName = IP:127.0.0.1\n');
   const old = signed(certs, 'old-client', certs.clientKey, 'node1', ['-startdate', '20200101000000Z', '-enddate', '20200102000000Z']);
-  const etcd = await EtcdCluster.start(1, [], { caFile: certs.caFile, certFile: soon, keyFile: certs.serverKey });
+  // etcd with a trusted CA asks for client certificates: the helper's etcdctl presents the good pair.
+  const etcd = await EtcdCluster.start(1, [], { caFile: certs.caFile, certFile: soon, keyFile: certs.serverKey, clientCertFile: certs.clientCert, clientKeyFile: certs.clientKey });
   t.teardown(() => etcd.destroy());
   chmodSync(certs.clientKey, 0o600);
-  const r = doctor(['-c', writeConfig(yaml(etcd.endpoints, '', `, caFile: ${certs.caFile}, certFile: ${old}, keyFile: ${certs.clientKey}`))]);
-  const server = find(r.findings, /server certificate$/);
+  const good = doctor(['-c', writeConfig(yaml(etcd.endpoints, '', `, caFile: ${certs.caFile}, certFile: ${certs.clientCert}, keyFile: ${certs.clientKey}`))]);
+  const server = find(good.findings, /server certificate$/);
   t.like(server, { status: 'warning' });
   const date = execFileSync('openssl', ['x509', '-noout', '-enddate', '-in', soon], { encoding: 'utf8' }).split('=')[1]!.trim();
   t.regex(server.detail, new RegExp(`^expires in (9|10) days \\(${new Date(date).toISOString().replace(/\./g, '\\.')}\\)$`));
+  // The expired client certificate: named from the file itself (etcd then refuses the handshake too).
+  const r = doctor(['-c', writeConfig(yaml(etcd.endpoints, '', `, caFile: ${certs.caFile}, certFile: ${old}, keyFile: ${certs.clientKey}`))]);
   const client = find(r.findings, /^etcd client certificate$/);
   t.like(client, { status: 'failed', detail: 'expired on 2020-01-02T00:00:00.000Z' });
   t.regex(client.fix, /renew/);
@@ -175,9 +182,10 @@ test.serial('certificates: a server certificate expiring in 10 days is a warning
 test.serial('CA and user precedence through the CLI: $ETCDCTL_CACERT and --cacert win over the file; host:port endpoints mean http://', async (t) => {
   const certs = makeCerts();
   const wrong = makeCerts();
-  const etcd = await EtcdCluster.start(1, [], { caFile: certs.caFile, certFile: certs.serverCert, keyFile: certs.serverKey });
+  const etcd = await EtcdCluster.start(1, [], { caFile: certs.caFile, certFile: certs.serverCert, keyFile: certs.serverKey, clientCertFile: certs.clientCert, clientKeyFile: certs.clientKey });
   t.teardown(() => etcd.destroy());
-  const cfg = writeConfig(yaml(etcd.endpoints, '', `, caFile: ${wrong.caFile}`));
+  chmodSync(certs.clientKey, 0o600);
+  const cfg = writeConfig(yaml(etcd.endpoints, '', `, caFile: ${wrong.caFile}, certFile: ${certs.clientCert}, keyFile: ${certs.clientKey}`));
   t.regex(find(doctor(['-c', cfg]).findings, /^etcd https/).detail, /TLS handshake failed/, 'the file\'s CA alone is wrong');
   const viaEnv = doctor(['-c', cfg], { ETCDCTL_CACERT: certs.caFile });
   t.like(find(viaEnv.findings, /TLS$/), { status: 'ok' });
@@ -238,7 +246,7 @@ test.serial('problem sources and the state directory: readable and writable, or 
   const journalCfg = writeConfig(yaml(etcd.endpoints, 'problems: { kernel: { source: journal } }\n'));
   requireBinary('journalctl');
   t.like(find(doctor(['-c', journalCfg]).findings, /^problem source$/), { status: 'ok', detail: 'journalctl -k readable' });
-  const noJournal = doctor(['-c', journalCfg], { PATH: dirname(process.execPath) });
+  const noJournal = doctor(['-c', journalCfg], { PATH: '/nonexistent' });
   t.like(find(noJournal.findings, /^problem source$/), { status: 'failed', detail: 'journalctl -k fails' });
 });
 
