@@ -91,8 +91,11 @@ test('demo --nodes 1 --no-failure: one quiet node; SIGTERM leaves nothing', asyn
   const demo = new BeaconProcess(['demo', '--nodes', '1', '--no-failure']);
   t.teardown(() => demo.stop('SIGKILL'));
   const screen = screenOf(demo);
-  await waitFor(() => /no failure this time/.test(screen()), { timeoutMs: STORY_MS, what: `the quiet story: ${screen().slice(-800)}` });
-  t.regex(screen(), /^node1\s+up\s/m);
+  // The story line and the table's redraw come from separate events: wait for both.
+  await waitFor(() => /no failure this time/.test(screen()) && /^node1\s+up\s/m.test(screen()), {
+    timeoutMs: STORY_MS,
+    what: `the quiet story with node1 up: ${screen().slice(-800)}`,
+  });
   t.notRegex(screen(), /node2|killed/);
   const dir = /started etcd \(pid \d+\) at \S+, data in (\S+)/.exec(screen())![1]!;
   const pids = [...screen().matchAll(/started \S+ \(pid (\d+)\)/g)].map((m) => Number(m[1]));

@@ -131,8 +131,10 @@ test('etcd frozen past the TTL: healthz turns 503 and the gauge 0, then both rec
   own.members[0]!.signal('SIGCONT');
   const s = await waitFor(async () => {
     const x = await scrape(`${base}/metrics`);
-    return valueOf(x, 'beacon_agent_registered') === 1 ? x : undefined;
-  }, { timeoutMs: 20_000, what: 'registered again after etcd resumed' });
+    // The gauge turns 1 as the lease answers; the counter follows once the keys are checked again.
+    const counted = x.some((m) => m.name === 'beacon_agent_reregistrations_total' && m.value > 0);
+    return valueOf(x, 'beacon_agent_registered') === 1 && counted ? x : undefined;
+  }, { timeoutMs: 20_000, what: 'registered again after etcd resumed, and counted' });
   // The agent gave the lease up at its deadline; whether etcd still had it (kept) or not (new lease) depends on timing.
   const rereg = s.filter((x) => x.name === 'beacon_agent_reregistrations_total' && x.value > 0);
   t.true(rereg.length >= 1 && rereg.every((x) => ['keepalive-deadline', 'lease-not-found'].includes(x.labels.reason!)), JSON.stringify(rereg));
