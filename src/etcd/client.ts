@@ -3,7 +3,7 @@
 import { Etcd3, GRPCCancelledError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
 import { isIP } from 'node:net';
-import type { EtcdConfig } from '../types.js';
+import type { EtcdConfig } from './options.js';
 import { tlsCredentials, usesTls } from './tls.js';
 
 // etcd refuses pings closer than 5 s apart (--grpc-keepalive-min-time); stay above it.
