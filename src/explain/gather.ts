@@ -6,18 +6,7 @@ import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
 import { decodeKey } from '../registry/codec.js';
-import type {
-  ConditionsRecord,
-  EndpointRecord,
-  EventRecord,
-  HistoryEntry,
-  MaintenanceRecord,
-  NodeEvent,
-  NodeIdentity,
-  NodeRecord,
-  ReactionRecord,
-  StatusRecord,
-} from '../types.js';
+import type { ConditionsRecord, EndpointRecord, EventRecord, HistoryEntry, MaintenanceRecord, NodeEvent, NodeIdentity, NodeRecord, ReactionRecord, StatusRecord } from '../types.js';
 import { HISTORY_BOUNDS } from '../watcher/history.js';
 
 /** The reads explainNode needs (a Store has them; timeToLive is optional: without it the lease is not asked). */
