@@ -6,7 +6,7 @@
 //   etcd     src/etcd/                       (the only importer of etcd3)
 //   domain   src/registry/, src/checks/, src/problems/, src/facts/, src/rbac/, src/ignition/, src/usage/, src/capacity/
 //   config   src/config/                     (assembles the domains' parsers into one frozen config)
-//   roots    src/agent/, src/watcher/, src/render/, src/client/, src/doctor/, src/demo/, src/metrics/
+//   roots    src/agent/, src/watcher/, src/render/, src/client/, src/doctor/, src/demo/, src/metrics/, src/explain/
 //   cli      src/cli/                        (the only reader of argv and the only caller of exit)
 // src/ui/ is the status page's browser code, apart from all of them: it sees only the status JSON types.
 // src/config/ is imported only by src/cli/ and the composition roots that are handed a config:
@@ -16,7 +16,7 @@ const base = '^src/(util/|types\\.ts$|errors\\.ts$|log\\.ts$|version\\.ts$)';
 const etcd = '^src/etcd/';
 const domain = '^src/(registry|checks|problems|facts|rbac|ignition|usage|capacity)/';
 const config = '^src/config/';
-const roots = '^src/(agent|watcher|render|client|doctor|demo|metrics)/';
+const roots = '^src/(agent|watcher|render|client|doctor|demo|metrics|explain)/';
 const cli = '^src/cli/';
 
 /** `from` may not import any of `to`. */

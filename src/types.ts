@@ -121,43 +121,6 @@ export interface EndpointCheck {
   since: string;
 }
 
-/** How to reach etcd (shared by agent, watcher and CLI). */
-export interface EtcdConfig {
-  endpoints: string[];
-  /** PEM file paths for TLS; all optional. */
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
-  /** Deadline of one unary request (default 2000 ms). */
-  requestTimeoutMs: number;
-  /** Time allowed to establish a connection (default 2000 ms). */
-  dialTimeoutMs: number;
-}
-
-/** A variable to read from an environment file; `key` may hold `*` globs, compiled into `pattern`. */
-export interface EnvFileKey {
-  path: string;
-  key: string;
-  /** `key` compiled: `*` matches any run of letters, digits and `_`; the first matching line with an IP wins. */
-  pattern: RegExp;
-}
-
-/** How the node's address is chosen; `order` lists the sources tried, first wins. */
-export interface AddressConfig {
-  /** Explicit address (source `config`). */
-  address?: string;
-  /** Interface name to take the first address from (source `interface`). */
-  interface?: string;
-  /** CIDR to pick the first matching local address from (source `cidr`). */
-  cidr?: string;
-  /** Environment files and keys to read (source `env-file`), tried in order. */
-  envFiles: EnvFileKey[];
-  /** Sources in the order tried. Default: config, interface, cidr, env-file, etcd-route, default-route. */
-  order: AddressSource[];
-}
-
 // Node problems, in node-problem-detector's words: conditions (a state with a transition time) and events.
 
 /** A condition's status, as Kubernetes spells it. */

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { gatherFacts } from '../../src/facts/host.js';
 import { Keys } from '../../src/etcd/keys.js';
 import { Store } from '../../src/etcd/store.js';
-import type { EtcdConfig } from '../../src/types.js';
+import type { EtcdConfig } from '../../src/etcd/options.js';
 import { createLogger } from '../../src/log.js';
 import { zeroCounters, type ErrorTally, type FromWorker, type ToWorker, type WorkerSpec } from './protocol.js';
 import { SidekickNode } from './sidekick.js';

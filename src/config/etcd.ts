@@ -5,7 +5,7 @@
 // Environment= wins over the file it ships with. beacon's own variables win over etcdctl's (a unit's over
 // a shell's). Other settings: flag > BEACON_* env > file > default.
 import { resolve } from 'node:path';
-import type { EtcdConfig } from '../types.js';
+import type { EtcdConfig } from '../etcd/options.js';
 import { DEFAULT_PREFIX, normalizePrefix } from '../etcd/keys.js';
 import { Fields, readString, text, type Problems } from '../util/fields.js';
 import { envValue, type ParseContext } from './sections.js';

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { AgentConfig } from './types.js';
-import type { EtcdConfig } from '../types.js';
+import type { EtcdConfig } from '../etcd/options.js';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { parseEtcd, parsePrefix } from './etcd.js';
 import { checkProblemsFiles, parseProblems } from './problems.js';

@@ -1,5 +1,6 @@
 // The `node` section: name, lease timing, labels and how the node's address is chosen.
-import type { AddressConfig, AddressSource, EnvFileKey } from '../types.js';
+import type { AddressConfig, EnvFileKey } from '../facts/address.js';
+import type { AddressSource } from '../types.js';
 import type { NodeConfig } from './types.js';
 import { nameProblem } from '../etcd/keys.js';
 import { formatDuration } from '../util/duration.js';

@@ -1,6 +1,7 @@
 // The validated, frozen shapes produced by the config loader (src/config/load.ts).
 // Durations are already parsed: fields ending in `Ms` are milliseconds, `ttl` is whole seconds.
-import type { AddressConfig, EtcdConfig } from '../types.js';
+import type { EtcdConfig } from '../etcd/options.js';
+import type { AddressConfig } from '../facts/address.js';
 import type { CheckSpec } from '../checks/types.js';
 import type { ApiConfig } from './api.js';
 import type { MetricsConfig } from './listen.js';

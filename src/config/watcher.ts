@@ -4,7 +4,8 @@
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { nameProblem } from '../etcd/keys.js';
-import { EVENT_TYPES, type EtcdConfig, type EventType } from '../types.js';
+import type { EtcdConfig } from '../etcd/options.js';
+import { EVENT_TYPES, type EventType } from '../types.js';
 import { formatDuration } from '../util/duration.js';
 import { parseHttp, type HttpConfig } from './listen.js';
 import { parseEtcd, parsePrefix } from './etcd.js';

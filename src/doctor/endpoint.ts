@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import type { EtcdConfig } from '../types.js';
+import type { EtcdConfig } from '../etcd/options.js';
 import { tlsCredentials, usesTls } from '../etcd/tls.js';
 import { failed, ok, warning, type DoctorCheck, type Finding } from './types.js';
 

@@ -1,6 +1,6 @@
 // The vocabulary of `beacon doctor`: one finding per line of its report, and the shape every check has.
 import type { AgentConfig } from '../config/types.js';
-import type { EtcdConfig } from '../types.js';
+import type { EtcdConfig } from '../etcd/options.js';
 import type { Store } from '../etcd/store.js';
 
 /** ok (✓), warning (!) or failed (✗): exit 1 when any finding failed. */

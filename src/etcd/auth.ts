@@ -2,7 +2,7 @@
 // grant what is missing, revoke what the plan no longer holds, optionally enable authentication.
 // Passwords go to etcd and nowhere else: changes name users and roles, never a password.
 import type { Etcd3 } from 'etcd3';
-import type { EtcdConfig } from '../types.js';
+import type { EtcdConfig } from './options.js';
 import { BeaconError } from '../errors.js';
 import { createClient } from './client.js';
 import { call, translate } from './errors.js';

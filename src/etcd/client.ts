@@ -3,7 +3,7 @@
 import { Etcd3, GRPCCancelledError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
 import { isIP } from 'node:net';
-import type { EtcdConfig } from '../types.js';
+import type { EtcdConfig } from './options.js';
 import { tlsCredentials, usesTls } from './tls.js';
 
 // etcd refuses pings closer than 5 s apart (--grpc-keepalive-min-time); stay above it.
@@ -21,11 +21,11 @@ const MEMBER_COOLDOWN_MS = 1_000;
 // write (--max-request-bytes, 1.5 MiB by default, so one value is at most that), not what one response may
 // carry: a range page holds as many values as it has keys, and one watch response holds every event of a
 // revision, each with its previous value (a node deleting its own keys in one transaction: N values at once).
-// Four 1.4 MiB values under one node's prefix, which its own credentials may write, made every listing fail
-// at 4 MiB. 64 MiB takes a watch response of ~40 default-limit values with their previous values, or ~3 at
-// etcd's suggested largest --max-request-bytes (10 MiB); Store.list pages around anything bigger, and a watch
-// response over it ends that watch, whose owner lists again (src/watcher/feed.ts, src/client/follow.ts). A
-// message is held in memory once while it is decoded, so the limit also bounds one response's memory.
+// At 4 MiB, four 1.4 MiB values under one node's prefix, which its own credentials may write, would fail
+// every listing. 64 MiB takes a watch response of ~40 default-limit values with their previous values, or ~3
+// at etcd's suggested largest --max-request-bytes (10 MiB); Store.list pages around anything bigger, and a
+// watch response over it ends that watch, whose owner lists again (src/watcher/feed.ts, src/client/follow.ts).
+// A message is held in memory once while it is decoded, so the limit also bounds one response's memory.
 export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 
 /** Options of the client that are not part of beacon's config. */
@@ -89,11 +89,10 @@ export function createClient(cfg: EtcdConfig, tuning: ClientTuning = {}): Etcd3 
 // keepalive ping cannot be sent ("Ping returned false"): up to 6 s later (GRPC_KEEPALIVE_MS) every such
 // stream (watches, lease keepalives, the election's) drops with "UNAVAILABLE: Connection dropped". That
 // drop is itself recoverable, so it resets the member again and closes the channel the streams re-created
-// meanwhile sit on: with two long-lived streams this never ends. Measured with the watcher (etcd 3.4.23):
-// one oversized watch response started it, and the feed and election watches then dropped alternately
-// every ~6 s for as long as it ran. grpc-js reconnects a broken transport by itself (keepalive, socket
-// errors; backoff 200 ms to 1 s above), so the reset adds nothing: it is disabled, and closing the client
-// still closes every channel.
+// meanwhile sit on: with two long-lived streams this never ends (one oversized watch response is enough to
+// start it, and the watcher's feed and election watches then drop in turn every ~6 s for as long as it
+// runs). grpc-js reconnects a broken transport by itself (keepalive, socket errors; backoff 200 ms to 1 s
+// above), so the reset adds nothing: it is disabled, and closing the client still closes every channel.
 function keepChannelsOpen(client: Etcd3): void {
   const { hosts } = (client as unknown as { pool: { hosts: { resetAllServices(): void; close(): void; closed: boolean }[] } }).pool;
   for (const host of hosts) {
@@ -136,9 +135,9 @@ function noServerNameForIp(client: Etcd3): void {
 // watches, the election's, the lease keepalives. When the last watch of a watch stream is cancelled, etcd3
 // cancels the stream itself and then takes its own CANCELLED for a failure of the member. With a stream per
 // followed watch (Store.watch ownStream), every re-list would thus drop the whole connection a moment later
-// (seen as `watch disconnected: Connection dropped` after each gap, and a second re-list). A CANCELLED
-// stream is one this process ended; it says nothing about the member, so it is not passed on (keepChannelsOpen
-// now stops the channel closing for every error; this still keeps our own cancels off the member's breaker).
+// (`watch disconnected: Connection dropped` after each gap, then a second re-list). A CANCELLED stream is one
+// this process ended; it says nothing about the member, so it is not passed on (keepChannelsOpen already
+// keeps the channel open on any error; this keeps our own cancels off the member's breaker too).
 function ignoreOwnCancels(client: Etcd3): void {
   const pool = (client as unknown as { pool: { markFailed(resource: unknown, error: Error): void } }).pool;
   const markFailed = pool.markFailed.bind(pool);

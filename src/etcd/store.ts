@@ -2,7 +2,7 @@
 // Everything above this file speaks strings, hex lease ids and beacon's own errors.
 import { EventEmitter } from 'node:events';
 import type { Etcd3, IKeyValue, IRangeResponse, IRequestOp, IOperation, Watcher } from 'etcd3';
-import type { EtcdConfig } from '../types.js';
+import type { EtcdConfig } from './options.js';
 import { EtcdMessageTooLargeError, InvalidLeaseIdError } from '../errors.js';
 import { createClient, type ClientTuning } from './client.js';
 import { call, translate } from './errors.js';

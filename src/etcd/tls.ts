@@ -3,7 +3,7 @@
 // agent accepts). No etcd3 here, so the CLI can check a config without loading the client.
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
-import type { EtcdConfig } from '../types.js';
+import type { EtcdConfig } from './options.js';
 import { MAX_AUX_FILE_BYTES, readBoundedFileSync } from '../util/file.js';
 import { ConfigError } from '../errors.js';
 

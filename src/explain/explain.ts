@@ -1,17 +1,15 @@
-// Why a node is in its state (issue #15): one timeline from everything etcd holds about it: its records
-// (live, identity, conditions, maintenance, endpoints), its node problem events, the watcher's status,
-// history, events and reactions, and the other nodes' statuses (failures in the same window suggest a
-// partition rather than a dead machine). Read-only and pure apart from the reads: the CLI and the status
-// page call the same function. Every value goes through the one codec; what fails is skipped and counted,
-// never shown, and never stops the explanation.
-import { DecodeError } from '../errors.js';
+// Why a node is in its state: one timeline from everything etcd holds about it (read by gather.ts): its
+// records (live, identity, conditions, maintenance, endpoints), its node problem events, the watcher's
+// status, history, events and reactions, and the other nodes' statuses (failures in the same window
+// suggest a partition rather than a dead machine). Read-only, and pure apart from those reads: the CLI and
+// the status page call the same function, and a record that failed the codec is counted, never shown.
+import type { DecodeError } from '../errors.js';
 import { Keys } from '../etcd/keys.js';
-import type { KeyValue, Store } from '../etcd/store.js';
-import type { ConditionsRecord, EventRecord, MaintenanceRecord } from '../agent/records.js';
-import { decodeKey } from '../registry/codec.js';
-import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
-import type { NodeEvent, ReactionRecord, StatusRecord } from '../watcher/events.js';
-import { HISTORY_BOUNDS, outcomeText, type HistoryEntry } from '../watcher/history.js';
+import type { NodeEvent, ReactionRecord, StatusRecord } from '../types.js';
+import { outcomeText } from '../watcher/history.js';
+import { gather, type ExplainStore, type Gathered } from './gather.js';
+
+export type { ExplainStore };
 
 /** One line of the timeline: when, what (a PascalCase word), and the detail in one line of plain text. */
 export interface TimelineEntry {
@@ -36,9 +34,6 @@ export interface Explanation {
   skipped: number;
 }
 
-/** The reads explainNode needs (a Store has them; timeToLive is optional: without it the lease is not asked). */
-export type ExplainStore = Pick<Store, 'list' | 'get'> & Partial<Pick<Store, 'timeToLive'>>;
-
 /** Options of explainNode. */
 export interface ExplainOptions {
   /** Told of each record that failed the codec (the CLI prints one warning per key). */
@@ -49,27 +44,6 @@ export interface ExplainOptions {
 
 /** The default window for "other nodes failed around the same time" (the mass-failure guard's default). */
 export const SAME_WINDOW_MS = 60_000;
-
-/** Everything read about one node, decoded. */
-interface Gathered {
-  name: string;
-  live?: NodeRecord;
-  liveKv?: KeyValue;
-  liveUnreadable: boolean;
-  identity?: NodeIdentity;
-  conditions?: ConditionsRecord;
-  maintenance?: MaintenanceRecord;
-  endpoints: EndpointRecord[];
-  problems: EventRecord[];
-  status?: StatusRecord;
-  others: StatusRecord[];
-  history: HistoryEntry[];
-  events: NodeEvent[];
-  partitions: NodeEvent[];
-  reactions: ReactionRecord[];
-  lease?: { ttl: number; grantedTtl: number };
-  skipped: number;
-}
 
 /**
  * Explain one node at `now`; undefined when etcd holds nothing about it (no records, no watcher records).
@@ -83,101 +57,13 @@ export async function explainNode(
   opts: ExplainOptions = {},
 ): Promise<Explanation | undefined> {
   const keys = typeof prefix === 'string' ? new Keys(prefix) : prefix;
-  const g = await gather(store, keys, name, now, opts);
+  const g = await gather(store, keys, name, now, opts.onSkipped);
   const known =
     g.live || g.liveUnreadable || g.identity || g.status || g.history.length > 0 || g.events.length > 0 || g.reactions.length > 0;
   if (!known) return undefined;
   const state = stateOf(g);
   const timeline = buildTimeline(g, state, now, opts.windowMs ?? SAME_WINDOW_MS);
   return { node: name, state, verdict: verdictOf(g, state, opts.windowMs ?? SAME_WINDOW_MS), timeline, skipped: g.skipped };
-}
-
-async function gather(store: ExplainStore, keys: Keys, name: string, now: Date, opts: ExplainOptions): Promise<Gathered> {
-  const [own, services, problems, statuses, history, events, reactions] = await Promise.all([
-    store.list(keys.node(name)),
-    store.list(keys.services),
-    store.list(keys.nodeEvents(name)),
-    store.list(keys.statuses),
-    store.get(keys.history(name)),
-    store.list(keys.watcherEvents),
-    store.list(keys.reactions),
-  ]);
-  const g: Gathered = { name, liveUnreadable: false, endpoints: [], problems: [], others: [], history: [], events: [], partitions: [], reactions: [], skipped: 0 };
-  const skip = (e: DecodeError) => {
-    g.skipped++;
-    opts.onSkipped?.(e);
-  };
-  const decode = (kv: KeyValue) => {
-    const r = decodeKey(keys, kv);
-    if (r instanceof DecodeError) {
-      skip(r);
-      return undefined;
-    }
-    return r;
-  };
-  for (const kv of own.kvs) {
-    const r = decode(kv);
-    if (!r) {
-      if (keys.parse(kv.key).kind === 'live') g.liveUnreadable = true;
-      continue;
-    }
-    if (r.kind === 'node-live') (g.live = r.record), (g.liveKv = kv);
-    else if (r.kind === 'node-identity') g.identity = r.record;
-    else if (r.kind === 'node-conditions') g.conditions = r.record;
-    else if (r.kind === 'node-maintenance') g.maintenance = r.record;
-  }
-  // Only this node's endpoints are judged: another node's garbage is not this explanation's business.
-  for (const kv of services.kvs) {
-    const k = keys.parse(kv.key);
-    if (k.kind !== 'endpoint' || k.node !== name) continue;
-    const r = decode(kv);
-    if (r?.kind === 'endpoint') g.endpoints.push(r.record);
-  }
-  for (const kv of problems.kvs) {
-    const r = decode(kv);
-    if (r?.kind === 'node-event') g.problems.push(r.record);
-  }
-  for (const kv of statuses.kvs) {
-    const k = keys.parse(kv.key);
-    if (k.kind !== 'status') continue;
-    // Other nodes' statuses are only compared by time: a bad one is skipped without a word (it is theirs).
-    const r = decodeKey(keys, kv);
-    if (r instanceof DecodeError) {
-      if (k.node === name) skip(r);
-      continue;
-    }
-    if (r?.kind !== 'watcher-status') continue;
-    if (r.record.node === name) g.status = r.record;
-    else g.others.push(r.record);
-  }
-  if (history) {
-    const r = decode(history);
-    if (r?.kind === 'watcher-history') {
-      // The age bound holds for readers too: an old record not rewritten since is not shown beyond it.
-      g.history = r.record.entries.filter((e) => now.getTime() - Date.parse(e.time) <= HISTORY_BOUNDS.maxAgeMs);
-    }
-  }
-  for (const kv of events.kvs) {
-    // A record id names its node first (`<node>.<lease>.<type>`): other nodes' events are not decoded at all.
-    const k = keys.parse(kv.key);
-    const mine = k.kind === 'watcher-event' && (k.id.startsWith(`${name}.`) || k.id.startsWith('PartitionSuspected.'));
-    if (!mine) continue;
-    const r = decode(kv);
-    if (r?.kind !== 'watcher-event') continue;
-    if (r.record.node === name) g.events.push(r.record);
-    else if (r.record.event === 'PartitionSuspected' && r.record.nodes?.includes(name)) g.partitions.push(r.record);
-  }
-  for (const kv of reactions.kvs) {
-    const k = keys.parse(kv.key);
-    if (k.kind !== 'reaction' || !k.id.startsWith(`${name}.`)) continue;
-    const r = decode(kv);
-    if (r?.kind === 'watcher-reaction' && r.record.event.node === name) g.reactions.push(r.record);
-  }
-  if (g.live && store.timeToLive) {
-    // The lease as etcd has it now: remaining seconds (-1: gone although the key is still listed).
-    g.lease = await store.timeToLive(g.live.lease).catch(() => undefined);
-  }
-  return g;
 }
 
 function stateOf(g: Gathered): ExplainState {

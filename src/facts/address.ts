@@ -11,8 +11,30 @@ import { readFile } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import type { AddressConfig, AddressSource } from '../types.js';
+import type { AddressSource } from '../types.js';
 import { isNotFound, readEnvFile } from './env-file.js';
+
+/** How the node's address is chosen; `order` lists the sources tried, first wins. */
+export interface AddressConfig {
+  /** Explicit address (source `config`). */
+  address?: string;
+  /** Interface name to take the first address from (source `interface`). */
+  interface?: string;
+  /** CIDR to pick the first matching local address from (source `cidr`). */
+  cidr?: string;
+  /** Environment files and keys to read (source `env-file`), tried in order. */
+  envFiles: EnvFileKey[];
+  /** Sources in the order tried. Default: config, interface, cidr, env-file, etcd-route, default-route. */
+  order: AddressSource[];
+}
+
+/** A variable to read from an environment file; `key` may hold `*` globs, compiled into `pattern`. */
+export interface EnvFileKey {
+  path: string;
+  key: string;
+  /** `key` compiled: `*` matches any run of letters, digits and `_`; the first matching line with an IP wins. */
+  pattern: RegExp;
+}
 
 /** Kernel route tables read by the `default-route` source (overridable for tests). */
 export interface RoutePaths {

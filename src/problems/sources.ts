@@ -1,7 +1,7 @@
 // The registry of log sources: one constructor per kind a rule file's `plugin` can name.
 import { ConfigError } from '../errors.js';
 import { FileSource } from './file.js';
-import { JournalSource } from './journal.js';
+import { JournalSource } from './journald.js';
 import { KmsgSource } from './kmsg.js';
 import type { RuleSet, SourceKind } from './rules.js';
 import type { LogSource } from './types.js';

@@ -3,7 +3,7 @@
 // no signal reaches it), and a huge file must not be read whole. So: open without blocking, fstat the
 // open descriptor (no race with a rename between stat and open), refuse anything but a regular file,
 // and never read more than the limit plus one byte.
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 
@@ -61,6 +61,26 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+// What an open descriptor must be, and the buffer to read it into: the size fstat gave, capped at the
+// limit. The size may change while reading (a file being written): one byte past the limit tells.
+function bufferFor(what: BoundedRead, st: Stats): Buffer {
+  if (!st.isFile()) fail(what, `is ${kindOf(st)}, not a regular file`);
+  if (st.size > what.maxBytes) tooBig(what, st.size);
+  return Buffer.alloc(Math.min(st.size, what.maxBytes) + 1);
+}
+
+// The bytes read, or the ConfigError for a file that grew past the limit while it was read.
+function filled(what: BoundedRead, buf: Buffer, got: number): Buffer {
+  if (got > what.maxBytes) tooBig(what, got);
+  return buf.subarray(0, got);
+}
+
+// A ConfigError raised above passes through; any other error of a read is one the file's field is named in.
+function readFailed(what: BoundedRead, err: unknown): never {
+  if (err instanceof ConfigError) throw err;
+  return fail(what, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+}
+
 /** Read a regular file of at most `maxBytes`; ConfigError naming `field` otherwise. */
 export async function readBoundedFile(path: string, what: BoundedRead): Promise<Buffer> {
   let fh;
@@ -70,23 +90,16 @@ export async function readBoundedFile(path: string, what: BoundedRead): Promise<
     return openFailed(path, what, err);
   }
   try {
-    const st = await fh.stat();
-    if (!st.isFile()) fail(what, `is ${kindOf(st)}, not a regular file`);
-    if (st.size > what.maxBytes) tooBig(what, st.size);
-    // The size may change while reading (a file being written): read at most one byte past the limit.
-    const buf = Buffer.alloc(Math.min(st.size, what.maxBytes) + 1);
+    const buf = bufferFor(what, await fh.stat());
     let got = 0;
-    for (;;) {
+    while (got < buf.length) {
       const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
       if (bytesRead === 0) break;
       got += bytesRead;
-      if (got === buf.length) break;
     }
-    if (got > what.maxBytes) tooBig(what, got);
-    return buf.subarray(0, got);
+    return filled(what, buf, got);
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    return fail(what, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+    return readFailed(what, err);
   } finally {
     await fh.close();
   }
@@ -101,22 +114,16 @@ export function readBoundedFileSync(path: string, what: BoundedRead): Buffer {
     return openFailed(path, what, err);
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) fail(what, `is ${kindOf(st)}, not a regular file`);
-    if (st.size > what.maxBytes) tooBig(what, st.size);
-    const buf = Buffer.alloc(Math.min(st.size, what.maxBytes) + 1);
+    const buf = bufferFor(what, fstatSync(fd));
     let got = 0;
-    for (;;) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-      if (got === buf.length) break;
+    while (got < buf.length) {
+      const bytesRead = readSync(fd, buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
     }
-    if (got > what.maxBytes) tooBig(what, got);
-    return buf.subarray(0, got);
+    return filled(what, buf, got);
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    return fail(what, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+    return readFailed(what, err);
   } finally {
     closeSync(fd);
   }

@@ -1,10 +1,15 @@
 // Garbage keys under the prefix: readers skip and report them, and keep working.
+//
+// Serial: each test runs the CLI and etcdctl with spawnSync, which blocks this worker's event loop, a dozen
+// CLI runs in a row for tens of seconds on a loaded machine. Run side by side, one test's run of spawns
+// would stop the other's wait for its agent's `registered` line: the line arrives in time but is not read
+// until the deadline has passed.
 import test from 'ava';
 import { EtcdCluster, waitFor } from '../helpers/etcd.js';
 import { endpointRecord, LEASE, liveRecord } from '../helpers/records.js';
 import { BeaconProcess, beacon, writeConfig } from '../helpers/process.js';
 
-test('nodes and services skip undecodable keys with a warning and still list the good ones', async (t) => {
+test.serial('nodes and services skip undecodable keys with a warning and still list the good ones', async (t) => {
   const etcd = await EtcdCluster.start();
   const agent = new BeaconProcess(['agent', '--config', writeConfig(
     `etcd:\n  endpoints: [${etcd.endpoints}]\nnode: { name: good, ttl: 5s }\nservices:\n  - { name: web, port: 80 }\n`,
@@ -31,7 +36,7 @@ test('nodes and services skip undecodable keys with a warning and still list the
 
 // Records that parse as JSON but fail the published schema (docs/keys.md, Validation), beside good ones:
 // every view exits 0, shows the good records, and names each skipped key once on stderr.
-test('records that fail the schema are skipped by every view, which exits 0 with the good ones', async (t) => {
+test.serial('records that fail the schema are skipped by every view, which exits 0 with the good ones', async (t) => {
   const etcd = await EtcdCluster.start();
   const agent = new BeaconProcess(['agent', '--config', writeConfig(
     `etcd:\n  endpoints: [${etcd.endpoints}]\nnode: { name: good, ttl: 5s }\nservices:\n  - { name: web, port: 80 }\n`,

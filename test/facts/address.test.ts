@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import test from 'ava';
-import type { AddressConfig, AddressSource, EnvFileKey } from '../../src/types.js';
+import type { AddressSource } from '../../src/types.js';
 import {
   hostAddresses,
   parseCidr,
@@ -9,6 +9,8 @@ import {
   parseDefaultRoute6,
   selectAddress,
   sources,
+  type AddressConfig,
+  type EnvFileKey,
   type SourceContext,
 } from '../../src/facts/address.js';
 import { captureLog, fixture } from './support.js';

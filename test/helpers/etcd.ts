@@ -29,24 +29,43 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Poll `fn` until it returns a truthy value or the deadline passes. */
+/** Options of waitFor. */
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** What is awaited, for the timeout's message; a function is asked at the timeout, to tell what was seen by then. */
+  what?: string | (() => string);
+}
+
+/**
+ * Poll `fn` until it returns a truthy value or the deadline passes. Past the deadline, `fn` has one last
+ * look after the I/O already waiting is read: a thread blocked past the deadline (a spawnSync, its own or
+ * a concurrent test's) wakes in the timers phase, before the poll phase reads what a child printed in time.
+ */
 export async function waitFor<T>(
   fn: () => T | Promise<T>,
-  { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = {},
+  { timeoutMs = 10_000, intervalMs = 50, what = 'condition' }: WaitOptions = {},
 ): Promise<NonNullable<Awaited<T>>> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
-  for (;;) {
+  for (let last = false; ; ) {
     try {
       const v = await fn();
       if (v) return v as NonNullable<Awaited<T>>;
     } catch (err) {
       lastErr = err;
     }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastErr });
+    if (last) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`, { cause: lastErr });
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    if (Date.now() > deadline) {
+      last = true;
+      // The second immediate runs in the loop's next turn, so a poll phase (pending stdout delivered) comes
+      // first whichever phase this thread was blocked in.
+      for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+    } else {
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
   }
 }
 

@@ -88,7 +88,10 @@ export class BeaconProcess {
   async waitLine(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000, from = 0): Promise<Record<string, unknown>> {
     return waitFor(() => this.lines.slice(from).find(pred), {
       timeoutMs,
-      what: `log line from beacon (stderr: ${this.stderr.slice(-500)})`,
+      // Told at the timeout: what the process had printed by then, and whether it is still running.
+      what: () =>
+        `log line from beacon (${this.lines.length} stdout lines, the last: ${JSON.stringify(this.lines.slice(-3)).slice(0, 1000)}; ` +
+        `exit code ${this.proc.exitCode ?? this.proc.signalCode ?? 'none: running'}; stderr: ${this.stderr.slice(-500)})`,
     });
   }
 

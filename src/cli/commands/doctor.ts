@@ -7,7 +7,7 @@ import { Store } from '../../etcd/store.js';
 import { runDoctor } from '../../doctor/run.js';
 import { failed, ok, type Finding } from '../../doctor/types.js';
 import type { AgentConfig } from '../../config/types.js';
-import type { EtcdConfig } from '../../types.js';
+import type { EtcdConfig } from '../../etcd/options.js';
 import { MAX_KEEPALIVE_TIMEOUT_MS } from '../../config/node.js';
 import { tlsCredentials, usesTls } from '../../etcd/tls.js';
 import { renderData, renderTable, useColour, type Column } from '../output.js';

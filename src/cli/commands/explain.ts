@@ -1,4 +1,4 @@
-// `beacon explain node NAME`: why a node is in its state, as a timeline (issue #15). The logic is
+// `beacon explain node NAME`: why a node is in its state, as a timeline. The logic is
 // src/explain/explain.ts (the status page serves the same); this file only prints it.
 import { isValidName } from '../../etcd/keys.js';
 import type { DecodeError } from '../../errors.js';

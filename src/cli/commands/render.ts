@@ -8,7 +8,7 @@ import { parseEtcd, parsePrefix } from '../../config/etcd.js';
 import { parseLog, readConfigFile } from '../../config/load.js';
 import { parseSections } from '../../config/sections.js';
 import type { AgentConfig } from '../../config/types.js';
-import type { EtcdConfig } from '../../types.js';
+import type { EtcdConfig } from '../../etcd/options.js';
 import { ConfigError } from '../../errors.js';
 import { Keys, nameProblem } from '../../etcd/keys.js';
 import { Store } from '../../etcd/store.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JournalSource, parseJournalEntry } from '../../src/problems/journal.js';
+import { JournalSource, parseJournalEntry } from '../../src/problems/journald.js';
 import type { LogLine } from '../../src/problems/types.js';
 import { waitFor } from '../helpers/etcd.js';
 import { tempDir } from './util.js';

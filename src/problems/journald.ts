@@ -1,5 +1,6 @@
-// The journal source: `journalctl -k -f -o json --since=@<lookback>`; each JSON line gives the message
-// and its realtime timestamp. The child is killed when the signal aborts.
+// The systemd-journald source (kind `journal` in a rule file's `plugin`): `journalctl -k -f -o json
+// --since=@<lookback>`; each JSON line gives the message and its realtime timestamp. The child is killed
+// when the signal aborts.
 import { BeaconError } from '../errors.js';
 import type { LogLine, LogSource } from './types.js';
 
