@@ -5,7 +5,7 @@
 // then stop checks, monitors and the API. SIGHUP-style reloads apply the difference under the same lease.
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { HealthChecks } from '../checks/checks.js';
+import { HealthChecks } from '../checks/health-checks.js';
 import type { EndpointHealthState } from '../checks/health.js';
 import { UnknownCheckError } from '../checks/ttl.js';
 import { loadKernelRules } from '../config/problems.js';

@@ -14,7 +14,7 @@ import type { RuleSet } from '../problems/rules.js';
 import { sourceFor } from '../problems/sources.js';
 import type { Condition, LogSource, ProblemEvent } from '../problems/types.js';
 import { SCHEMA_VERSION } from '../types.js';
-import { EventLog } from './events.js';
+import { EventLog } from './problem-events.js';
 import type { ConditionsRecord } from './records.js';
 import { writeLocalState, type LocalState } from './state-file.js';
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { HealthChecks } from '../../src/checks/checks.js';
+import { HealthChecks } from '../../src/checks/health-checks.js';
 import type { EndpointHealthState } from '../../src/checks/health.js';
 import { parseChecks } from '../../src/checks/spec.js';
 import { reportCheck } from '../../src/client/agent-api.js';
