@@ -1,10 +1,9 @@
-// The agent-facing bundle: every service's check runners, the endpoint-health tracker, the TTL board
-// and (optionally) the local check API, started and stopped together.
+// The agent-facing bundle: every service's check runners, the endpoint-health tracker and the TTL board
+// (fed by the agent's local API, src/agent/api.ts), started and stopped together.
 import type { Logger } from 'pino';
 import { ServiceHealth, type EndpointHealthState, type ServiceHealthOptions } from './health.js';
 import { createProbes, probeFor, type ProbeRegistry } from './probes.js';
 import { CheckRunner, type CheckState } from './runner.js';
-import { TtlServer, type CheckApiAddress } from './ttl-server.js';
 import { TtlBoard } from './ttl.js';
 import type { CheckSpec } from './types.js';
 
@@ -17,8 +16,6 @@ export interface HealthChecksOptions {
   onChange: (service: string, state: EndpointHealthState) => void;
   /** Maintenance restored from etcd at start. */
   maintenance?: ServiceHealthOptions['maintenance'];
-  /** Serve `PUT /v1/check/<id>` here for ttl checks (unix socket or loopback). */
-  api?: CheckApiAddress;
   /** Replace probes (tests); defaults to createProbes(board). */
   probes?: ProbeRegistry;
   random?: () => number;
@@ -26,12 +23,10 @@ export interface HealthChecksOptions {
 
 /** Runs all checks of all services and tracks each endpoint's health. */
 export class HealthChecks {
-  /** Reports for ttl checks land here (also reachable without the API, e.g. in-process apps). */
+  /** Reports for ttl checks land here (the local API's `PUT /v1/check/<id>`, or in-process callers). */
   readonly board = new TtlBoard();
   /** Endpoint health per service: read `health.all()` for the first registration. */
   readonly health: ServiceHealth;
-  /** The check API server, when `api` was given (its `port` is known once running). */
-  readonly server: TtlServer | undefined;
   private readonly runners: CheckRunner[];
 
   constructor(options: HealthChecksOptions) {
@@ -52,7 +47,6 @@ export class HealthChecks {
         });
       }),
     );
-    this.server = options.api ? new TtlServer(this.board, options.api, options.log) : undefined;
   }
 
   /** Every check's effective state, by check id. */
@@ -65,10 +59,8 @@ export class HealthChecks {
     this.health.setMaintenance(service, reason);
   }
 
-  /** Run everything until `signal` aborts; resolves once every runner, child process and the API are released. */
+  /** Run everything until `signal` aborts; resolves once every runner and child process is released. */
   async run(signal: AbortSignal): Promise<void> {
-    // The API first, so a socket problem (in use, bad path) fails start rather than surfacing later.
-    if (this.server) await this.server.ready();
-    await Promise.all([...this.runners.map((r) => r.run(signal)), ...(this.server ? [this.server.run(signal)] : [])]);
+    await Promise.all(this.runners.map((r) => r.run(signal)));
   }
 }

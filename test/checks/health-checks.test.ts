@@ -1,16 +1,14 @@
 import test from 'ava';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { HealthChecks } from '../../src/checks/health-checks.js';
 import type { EndpointHealthState } from '../../src/checks/health.js';
 import { parseChecks } from '../../src/checks/spec.js';
-import { reportCheck } from '../../src/client/agent-api.js';
 import { waitFor } from '../helpers/etcd.js';
-import { silent, tempDir } from './util.js';
+import { silent } from './util.js';
 
-test('a service with http and ttl checks: real server, real socket, changes only', async (t) => {
+test('a service with http and ttl checks: real server, real reports, changes only', async (t) => {
   let code = 200;
   const server = http.createServer((_req, res) => res.writeHead(code).end(`code ${code}`));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -28,7 +26,6 @@ checks:
     id: web-batch
 `) as { checks: unknown[] };
   const checks = parseChecks(doc.checks, 'services[0].checks', 'web');
-  const socketPath = join(tempDir(), 'agent.sock');
   const changes: EndpointHealthState[] = [];
   const hc = new HealthChecks({
     services: [{ name: 'web', checks }],
@@ -37,19 +34,17 @@ checks:
       t.is(service, 'web');
       changes.push(state);
     },
-    api: { socketPath },
     random: () => 0,
   });
   t.like(hc.health.get('web'), { health: 'critical' });
   const ac = new AbortController();
   const done = hc.run(ac.signal);
   t.teardown(() => ac.abort());
-  await hc.server!.ready();
 
   // http passes on its first attempt; the ttl check (initial critical) now explains the critical endpoint.
   await waitFor(() => changes.length === 1, { what: 'http passing' });
   t.like(changes[0], { health: 'critical', output: 'ttl 30s: no result yet (initial status)' });
-  await reportCheck({ socketPath }, 'web-batch', 'passing', 'batch ok');
+  hc.board.report('web-batch', 'passing', 'batch ok');
   await waitFor(() => changes.length === 2, { what: 'endpoint passing' });
   t.like(changes[1], { health: 'passing', output: '2 checks passing' });
 
@@ -70,10 +65,9 @@ checks:
 
   ac.abort();
   await done;
-  // Stopped: no more changes, and the socket is gone.
+  // Stopped: no more changes.
   const n = changes.length;
   code = 200;
   await new Promise((r) => setTimeout(r, 1200));
   t.is(changes.length, n);
-  await t.throwsAsync(reportCheck({ socketPath }, 'web-batch', 'passing', undefined));
 });
