@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { HealthChecks } from '../../src/checks/health-checks.js';
 import type { EndpointHealthState } from '../../src/checks/health.js';
 import { parseChecks } from '../../src/checks/spec.js';
+import { UnknownCheckError } from '../../src/checks/ttl.js';
 import { waitFor } from '../helpers/etcd.js';
 import { silent } from './util.js';
 
@@ -44,7 +45,7 @@ checks:
   // http passes on its first attempt; the ttl check (initial critical) now explains the critical endpoint.
   await waitFor(() => changes.length === 1, { what: 'http passing' });
   t.like(changes[0], { health: 'critical', output: 'ttl 30s: no result yet (initial status)' });
-  hc.board.report('web-batch', 'passing', 'batch ok');
+  hc.report('web-batch', 'passing', 'batch ok');
   await waitFor(() => changes.length === 2, { what: 'endpoint passing' });
   t.like(changes[1], { health: 'passing', output: '2 checks passing' });
 
@@ -62,6 +63,7 @@ checks:
 
   hc.setMaintenance('web', 'deploying');
   t.like(changes[3], { health: 'maintenance', output: 'service in maintenance: deploying' });
+  t.deepEqual(hc.maintenance(), { node: null, services: { web: 'deploying' } });
 
   ac.abort();
   await done;
@@ -70,4 +72,52 @@ checks:
   code = 200;
   await new Promise((r) => setTimeout(r, 1200));
   t.is(changes.length, n);
+});
+
+test('new service lists: a changed service starts over, the others keep their state, a removed one stops', async (t) => {
+  const ttl = (id: string, service: string) => parseChecks([{ ttl: '30s', id }], 'services[0].checks', service);
+  const changes: [string, EndpointHealthState][] = [];
+  const hc = new HealthChecks({
+    services: [
+      { name: 'web', checks: ttl('web-ttl', 'web') },
+      { name: 'db', checks: ttl('db-ttl', 'db') },
+      { name: 'batch', checks: ttl('batch-ttl', 'batch') },
+    ],
+    log: silent,
+    onChange: (service, state) => changes.push([service, state]),
+    maintenance: { services: { batch: 'paused' } },
+  });
+  const ac = new AbortController();
+  const done = hc.run(ac.signal);
+  t.teardown(() => ac.abort());
+  for (const id of ['web-ttl', 'db-ttl']) hc.report(id, 'passing', 'ok');
+  await waitFor(() => hc.health.get('web')?.health === 'passing' && hc.health.get('db')?.health === 'passing', { what: 'both passing' });
+  const dbBefore = hc.health.get('db');
+
+  // Same list: nothing replaced, nothing reported.
+  const n = changes.length;
+  t.deepEqual(hc.setServices([{ name: 'web', checks: ttl('web-ttl', 'web') }, { name: 'db', checks: ttl('db-ttl', 'db') }, { name: 'batch', checks: ttl('batch-ttl', 'batch') }]), []);
+  t.is(changes.length, n);
+
+  // web gets a longer TTL (its checks changed), batch goes, api comes; db is left alone.
+  const web2 = parseChecks([{ ttl: '45s', id: 'web-ttl' }], 'services[0].checks', 'web');
+  t.deepEqual(hc.setServices([{ name: 'web', checks: web2 }, { name: 'db', checks: ttl('db-ttl', 'db') }, { name: 'api', checks: [] }]), ['web']);
+  t.like(hc.health.get('web'), { health: 'critical', output: 'ttl 45s: no result yet (initial status)' });
+  t.is(hc.health.get('db'), dbBefore);
+  t.is(hc.health.get('batch'), undefined);
+  t.like(hc.health.get('api'), { health: 'passing', output: 'no checks' });
+  t.deepEqual([...hc.checkStates().keys()].sort(), ['db-ttl', 'web-ttl']);
+  t.throws(() => hc.report('batch-ttl', 'passing', ''), { instanceOf: UnknownCheckError });
+  // A removed service's maintenance stays: it applies again if the service comes back.
+  t.deepEqual(hc.maintenance(), { node: null, services: { batch: 'paused' } });
+
+  // The new web check takes reports and runs: its change reaches onChange.
+  const before = changes.length;
+  hc.report('web-ttl', 'warning', 'slow');
+  await waitFor(() => hc.health.get('web')?.health === 'warning', { what: 'new web check reported' });
+  t.like(changes.at(-1), ['web', { health: 'warning', output: 'ttl 45s: slow' }]);
+  t.true(changes.slice(before).every(([s]) => s === 'web'));
+
+  ac.abort();
+  await done;
 });
