@@ -1,11 +1,11 @@
-// One virtual node of the simulated fleet: the records come from beacon's own Agent (its render, so
-// the bytes in etcd are exactly an agent's), the keys are kept by beacon's own Registration.
+// One virtual node of the simulated fleet: the records come from beacon's own agent code (the records a
+// lease carries, so the bytes in etcd are exactly an agent's), the keys are kept by beacon's own Registration.
 import type { Logger } from 'pino';
-import { Agent, type LocalSetup } from '../../src/agent/agent.js';
+import { leaseRecords, type LocalSetup } from '../../src/agent/lease-records.js';
 import type { AgentConfig, ServiceConfig } from '../../src/config/types.js';
 import { Keys } from '../../src/etcd/keys.js';
 import type { Grant, Store } from '../../src/etcd/store.js';
-import { Registration, type Desired, type Renderer } from '../../src/registry/registration.js';
+import { Registration, type Renderer } from '../../src/registry/registration.js';
 import type { NodeFacts } from '../../src/types.js';
 import { SERVICES, tally, type Counters, type ErrorTally } from './protocol.js';
 
@@ -75,31 +75,27 @@ export function agentConfig(i: number, base: FleetBase): AgentConfig {
   };
 }
 
-// The agent's render is private; the simulator borrows it so the records cannot drift from the agent's.
-interface AgentInternals {
-  local: LocalSetup | undefined;
-  render(lease: Grant, phase: 'up' | 'leaving'): Desired;
-}
-
 /**
- * The renderer of a real Agent for node `i`, without starting it: its local setup (identity, facts,
- * address) is filled in as `run` would, and every service is passing.
+ * The records of node `i` as a real agent writes them (src/agent/lease-records.ts), without starting
+ * one: its local setup (identity, facts, address) is filled in as `run` would, and every service is passing.
  */
 export function agentRenderer(i: number, base: FleetBase): { config: AgentConfig; render: Renderer } {
   const config = agentConfig(i, base);
-  const agent = new Agent(config, base.log);
-  const internals = agent as unknown as AgentInternals;
-  if (typeof internals.render !== 'function' || !('local' in internals)) {
-    throw new Error('Agent no longer has render()/local: update bench/fleet/virtual-node.ts to its new shape');
-  }
-  internals.local = {
+  const keys = new Keys(config.prefix);
+  const local: LocalSetup = {
     identity: { machineId: hex(i, 1, 32), bootId: uuid(i), warnings: [] },
     facts: base.facts,
     address: { address: config.node.address.address!, source: 'config', addresses: [config.node.address.address!] },
   };
   const since = new Date().toISOString();
-  for (const s of config.services) agent.setHealth(s.name, { health: 'passing', output: '', since });
-  return { config, render: (lease, phase) => internals.render(lease, phase) };
+  const health = { health: 'passing' as const, output: '', since };
+  // As the agent does: a lease keeps the time it was first written, a new lease gets a new one.
+  let registered: { lease: string; at: string } | undefined;
+  const render: Renderer = (lease, phase) => {
+    if (registered?.lease !== lease.id) registered = { lease: lease.id, at: new Date().toISOString() };
+    return leaseRecords({ config, keys, local, startedAt: since, registeredAt: registered.at, health: () => health }, lease, phase);
+  };
+  return { config, render };
 }
 
 /**

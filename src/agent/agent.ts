@@ -5,37 +5,25 @@
 // then stop checks, monitors and the API. SIGHUP-style reloads apply the difference under the same lease.
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { HealthChecks } from '../checks/checks.js';
-import type { EndpointHealthState } from '../checks/health.js';
-import { UnknownCheckError } from '../checks/ttl.js';
+import { HealthChecks } from '../checks/health-checks.js';
 import { loadKernelRules } from '../config/problems.js';
-import type { AgentConfig, ServiceConfig } from '../config/types.js';
-import { EtcdUnavailableError, type DecodeError } from '../errors.js';
-import { Keys, SkyDnsKeys, dnsService } from '../etcd/keys.js';
-import { dnsInstance } from '../config/dns.js';
+import type { AgentConfig } from '../config/types.js';
+import { Keys } from '../etcd/keys.js';
 import { Store, type Grant } from '../etcd/store.js';
 import { gatherFacts } from '../facts/host.js';
 import { UtilizationTracker, sampleUtilization } from '../facts/utilization.js';
-import { readIdentity, type Identity } from '../facts/identity.js';
-import { selectAddress, type SelectedAddress } from '../facts/address.js';
+import { readIdentity } from '../facts/identity.js';
+import { selectAddress } from '../facts/address.js';
 import type { RuleSet } from '../problems/rules.js';
-import { encode } from '../registry/codec.js';
 import { Registration, type Desired } from '../registry/registration.js';
-import {
-  SCHEMA_VERSION,
-  type EndpointRecord,
-  type HealthStatus,
-  type NodeFacts,
-  type NodeIdentity,
-  type NodeUtilization,
-} from '../types.js';
-import { Backoff, sleep } from '../util/time.js';
-import { escapeText } from '../util/text.js';
+import type { HealthStatus, NodeUtilization } from '../types.js';
+import { sleep } from '../util/time.js';
 import { AgentApi, UnknownServiceError, type AgentApiHandler, type MaintenanceState } from './api.js';
-import { NodeProblems, type ProblemsRestore } from './problems.js';
+import { leaseRecords, type LocalSetup } from './lease-records.js';
+import { MaintenanceMarker } from './maintenance.js';
+import { NodeProblems } from './problems.js';
 import type { AgentMetrics, AgentState } from '../metrics/agent-metrics.js';
-import { decodeConditions, decodeMaintenance, endpointRecord, eventLastTime, nodeRecord, type MaintenanceRecord } from './records.js';
-import { readLocalState } from './state-file.js';
+import { restorePrevious } from './restore.js';
 import { DEFAULT_CAPACITY } from '../config/capacity.js';
 import { UsageMonitor } from './usage-monitor.js';
 
@@ -44,42 +32,19 @@ function addressReplacer(_key: string, value: unknown): unknown {
   return value instanceof RegExp ? value.source : value;
 }
 
-/** The current health of one service's endpoint, as the agent will write it. */
-export type EndpointState = EndpointHealthState;
-
-/** Local facts gathered before the agent talks to etcd. */
-export interface LocalSetup {
-  identity: Identity;
-  facts: NodeFacts;
-  address: SelectedAddress;
-}
-
-/** One service's checks, run on their own so a reload can replace them without touching the others. */
-interface ServiceChecks {
-  checks: HealthChecks;
-  /** The service's checks as configured: a reload rebuilds them only when this changes. */
-  signature: string;
-  stop: AbortController;
-}
-
 /** The node agent: registers the node and its services, keeps them registered, runs their checks. */
 export class Agent implements AgentApiHandler {
   private config: AgentConfig;
   private readonly keys: Keys;
   private readonly startedAt = new Date().toISOString();
-  private readonly registeredAt = new Map<string, string>();
-  private readonly health = new Map<string, EndpointState>();
-  private readonly serviceChecks = new Map<string, ServiceChecks>();
-  /** Every checks run not finished yet, including those a reload replaced. */
-  private readonly checkRuns = new Set<Promise<void>>();
-  private maint: MaintenanceState = { node: null, services: {} };
-  private maintUpdatedAt = this.startedAt;
-  /** Maintenance changes made through the API before the etcd copy was read: replayed on top of it. */
-  private maintEarly: [string | undefined, string | null][] | undefined = [];
+  /** The lease last written and when it was first written: a new lease gets a new registeredAt. */
+  private registered: { lease: string; at: string } | undefined;
+  /** Every service's checks, endpoint health and maintenance. */
+  private readonly checks: HealthChecks;
+  private readonly maint: MaintenanceMarker;
   private problems: NodeProblems | undefined;
   private registration: Registration | undefined;
   private local: LocalSetup | undefined;
-  private checksSignal: AbortSignal | undefined;
   /** Resource use of services declaring resources, unit or cgroup (src/usage/); created in run(). */
   private usage: UsageMonitor | undefined;
   /** Coarse utilization as last published (src/facts/utilization.ts); undefined before the first sample. */
@@ -94,6 +59,8 @@ export class Agent implements AgentApiHandler {
   ) {
     this.config = config;
     this.keys = new Keys(config.prefix);
+    this.checks = new HealthChecks({ services: config.services, log, onChange: () => this.rewrite() });
+    this.maint = new MaintenanceMarker(this.checks, this.startedAt);
   }
 
   /**
@@ -124,9 +91,7 @@ export class Agent implements AgentApiHandler {
     const onAbort = () => stop.abort();
     if (signal.aborted) stop.abort();
     else signal.addEventListener('abort', onAbort, { once: true });
-    const tasks: Promise<void>[] = [];
-    this.checksSignal = stop.signal;
-    for (const svc of this.config.services) this.startChecks(svc);
+    const tasks: Promise<void>[] = [this.checks.run(stop.signal)];
     if (this.config.api) {
       const api = new AgentApi(this.config.api, this, this.log);
       try {
@@ -144,7 +109,7 @@ export class Agent implements AgentApiHandler {
         capacity: { cpu: facts.cpus, memoryBytes: facts.memoryBytes },
         config: this.config.capacity ?? DEFAULT_CAPACITY,
         log: this.log,
-        onPublish: () => this.registration?.update((lease, phase) => this.render(lease, phase)),
+        onPublish: () => this.rewrite(),
       },
       this.config.services,
     );
@@ -177,31 +142,34 @@ export class Agent implements AgentApiHandler {
     tasks.push(this.followUtilization(tracker, stop.signal));
     const store = Store.connect(this.config.etcd);
     try {
-      const restore = await this.restore(store, identity, stop.signal);
+      const n = this.config.node;
+      const restore = await restorePrevious(
+        { store, keys: this.keys, node: n.name, bootId: identity.bootId, problems: this.config.problems, maintenance: this.maint, log: this.log },
+        stop.signal,
+      );
       if (!restore) return;
       const problems = this.config.problems;
       if (problems) {
         this.problems = new NodeProblems({
           config: problems,
           rules,
-          node: this.config.node.name,
+          node: n.name,
           bootId: identity.bootId,
           store,
           keys: this.keys,
           log: this.log,
           restore,
-          onChange: () => this.registration?.update((lease, phase) => this.render(lease, phase)),
+          onChange: () => this.rewrite(),
           ...(metrics ? { onEvents: (evs) => metrics.problemEvents(evs) } : {}),
         });
         tasks.push(this.problems.run(stop.signal));
       }
-      const n = this.config.node;
       this.registration = new Registration(
         store,
         this.keys,
         { node: n.name, ttl: n.ttl, keepaliveIntervalMs: n.keepaliveIntervalMs, keepaliveTimeoutMs: n.keepaliveTimeoutMs },
         { machineId: identity.machineId, bootId: identity.bootId, pid: process.pid },
-        (lease, phase) => this.render(lease, phase),
+        (lease, phase) => this.recordsFor(lease, phase),
         this.log.child({ component: 'registration', node: n.name }),
       );
       metrics?.observeRegistration(this.registration);
@@ -209,8 +177,7 @@ export class Agent implements AgentApiHandler {
     } finally {
       signal.removeEventListener('abort', onAbort);
       stop.abort();
-      // Checks replaced by a reload may still be finishing (an exec check's process group): wait for all.
-      await Promise.allSettled([...tasks, ...this.checkRuns]);
+      await Promise.allSettled(tasks);
       store.close();
     }
   }
@@ -270,21 +237,16 @@ export class Agent implements AgentApiHandler {
       },
     };
     this.log.level = next.log.level;
-    const names = new Set(next.services.map((s) => s.name));
-    for (const [name, sc] of this.serviceChecks) {
-      if (names.has(name)) continue;
-      sc.stop.abort();
-      this.serviceChecks.delete(name);
-      this.health.delete(name);
+    for (const service of this.checks.setServices(next.services)) {
+      const checks = next.services.find((s) => s.name === service)!.checks.length;
+      this.log.info({ component: 'agent', service, checks }, 'checks replaced');
     }
     this.usage?.setServices(next.services);
-    // Before run() starts them, checks are built from the config then in force.
-    if (this.checksSignal) for (const svc of next.services) this.startChecks(svc);
     this.log.info(
       { component: 'agent', services: next.services.map((s) => s.name), ignored },
       'config reloaded',
     );
-    this.registration?.update((lease, phase) => this.render(lease, phase));
+    this.rewrite();
     return ignored;
   }
 
@@ -292,37 +254,21 @@ export class Agent implements AgentApiHandler {
   private metricsState(): AgentState {
     return {
       isRegistered: () => this.isRegistered(),
-      checkStatuses: () =>
-        [...this.serviceChecks.values()].flatMap((sc) =>
-          [...sc.checks.checkStates()].map(([check, st]) => ({ service: st.service, check, status: st.status })),
-        ),
-      endpointHealth: () => [...this.health].map(([service, h]) => ({ service, health: h.health })),
+      checkStatuses: () => [...this.checks.checkStates()].map(([check, st]) => ({ service: st.service, check, status: st.status })),
+      endpointHealth: () => [...this.checks.health.all()].map(([service, h]) => ({ service, health: h.health })),
       conditions: () => this.problems?.record().conditions ?? [],
       usage: () => (this.usage?.active ? this.usage.live() : undefined),
     };
   }
 
-  /** Set a service's endpoint health; written to etcd only if it differs from what is there. */
-  setHealth(service: string, state: EndpointState): void {
-    const cur = this.health.get(service);
-    if (cur && cur.health === state.health && cur.output === state.output && JSON.stringify(cur.checks) === JSON.stringify(state.checks)) return;
-    this.health.set(service, state);
-    this.registration?.update((lease, phase) => this.render(lease, phase));
-  }
-
   /** Record a ttl check report (local API, `beacon check`); throws UnknownCheckError for other ids. */
   reportCheck(id: string, status: HealthStatus, note: string): void {
-    for (const svc of this.config.services) {
-      if (!svc.checks.some((c) => c.id === id && c.kind === 'ttl')) continue;
-      const sc = this.serviceChecks.get(svc.name);
-      if (sc) return sc.checks.board.report(id, status, note);
-    }
-    throw new UnknownCheckError(id);
+    this.checks.report(id, status, note);
   }
 
   /** What is in maintenance now. */
   maintenance(): MaintenanceState {
-    return { node: this.maint.node, services: { ...this.maint.services } };
+    return this.maint.state();
   }
 
   /**
@@ -333,18 +279,15 @@ export class Agent implements AgentApiHandler {
     if (service !== undefined && reason !== null && !this.config.services.some((s) => s.name === service)) {
       throw new UnknownServiceError(service);
     }
-    this.maintEarly?.push([service, reason]);
-    const next = withMaintenance(this.maint, service, reason);
-    if (JSON.stringify(next) !== JSON.stringify(this.maint)) {
+    const next = this.maint.set(service, reason);
+    if (next) {
       this.log.info({ component: 'agent', service, reason, note, maintenance: next }, 'maintenance changed');
-      this.applyMaintenance(next);
-      this.maintUpdatedAt = new Date().toISOString();
-      this.registration?.update((lease, phase) => this.render(lease, phase));
+      this.rewrite();
     }
     return this.maintenance();
   }
 
-  // Sample utilization every 30 s; re-render only when the tracker publishes new coarse values (a
+  // Sample utilization every 30 s; rewrite only when the tracker publishes new coarse values (a
   // whole step moved, at most every 5 min), so a steady node still writes nothing.
   private async followUtilization(tracker: UtilizationTracker, signal: AbortSignal): Promise<void> {
     for (;;) {
@@ -353,197 +296,37 @@ export class Agent implements AgentApiHandler {
       const next = tracker.update(await sampleUtilization(), Date.now());
       if (next) {
         this.utilization = next;
-        this.registration?.update((lease, phase) => this.render(lease, phase));
+        this.rewrite();
       }
     }
   }
 
-  // Start (or keep, when unchanged) one service's checks.
-  private startChecks(svc: ServiceConfig): void {
-    const signature = JSON.stringify(svc.checks);
-    const cur = this.serviceChecks.get(svc.name);
-    if (cur?.signature === signature) return;
-    cur?.stop.abort();
-    const checks = new HealthChecks({
-      services: [{ name: svc.name, checks: svc.checks }],
-      log: this.log,
-      onChange: (service, state) => this.setHealth(service, state),
-      maintenance: {
-        node: this.maint.node,
-        services: this.maint.services[svc.name] !== undefined ? { [svc.name]: this.maint.services[svc.name]! } : {},
-      },
-    });
-    const stop = new AbortController();
-    // Every check's runner waits on this signal: many checks are not a listener leak.
-    setMaxListeners(0, stop.signal);
-    const parent = this.checksSignal!;
-    const onParent = () => stop.abort();
-    if (parent.aborted) stop.abort();
-    else {
-      parent.addEventListener('abort', onParent, { once: true });
-      stop.signal.addEventListener('abort', () => parent.removeEventListener('abort', onParent), { once: true });
-    }
-    const done = checks.run(stop.signal).catch((err: unknown) => this.log.error({ component: 'agent', err, service: svc.name }, 'checks stopped'));
-    this.checkRuns.add(done);
-    void done.finally(() => this.checkRuns.delete(done));
-    this.serviceChecks.set(svc.name, { checks, signature, stop });
-    this.health.set(svc.name, checks.health.get(svc.name)!);
-    if (cur) this.log.info({ component: 'agent', service: svc.name, checks: svc.checks.length }, 'checks replaced');
+  // Something the records are made of changed: the registration writes the difference.
+  private rewrite(): void {
+    this.registration?.update((lease, phase) => this.recordsFor(lease, phase));
   }
 
-  private applyMaintenance(next: MaintenanceState): void {
-    const prev = this.maint;
-    this.maint = next;
-    for (const [name, sc] of this.serviceChecks) {
-      if (prev.node !== next.node) sc.checks.setMaintenance(undefined, next.node);
-      const was = prev.services[name] ?? null;
-      const now = next.services[name] ?? null;
-      if (was !== now) sc.checks.setMaintenance(name, now);
-    }
-  }
-
-  // Read what the previous run left in etcd (maintenance, conditions, events) and on disk, retrying
-  // until etcd answers: maintenance must be known before the first registration, or the endpoints
-  // would flash "passing". Resolves undefined when aborted first.
-  private async restore(store: Store, identity: Identity, signal: AbortSignal): Promise<ProblemsRestore | undefined> {
-    const node = this.config.node.name;
-    const log = this.log.child({ component: 'agent' });
-    const problems = this.config.problems;
-    const local = problems?.stateFile ? await readLocalState(problems.stateFile, node, log) : undefined;
-    const backoff = new Backoff(100, 1_000);
-    let warned = false;
-    while (!signal.aborted) {
-      try {
-        const [{ kvs }, events] = await Promise.all([
-          store.getMany([this.keys.maintenance(node), this.keys.conditions(node)]),
-          problems ? store.list(this.keys.nodeEvents(node)) : undefined,
-        ]);
-        // One of our own records that fails the schema is ignored (and said once): start from defaults.
-        const bad = (err: DecodeError) => log.warn({ key: escapeText(err.key), problem: escapeText(err.problem) }, 'own record ignored: fails the schema');
-        const m = decodeMaintenance(kvs[0], bad);
-        this.restoreMaintenance(m);
-        const record = decodeConditions(kvs[1], bad);
-        const times = (events?.kvs ?? []).map((kv) => eventLastTime(kv, bad)).filter((t): t is number => t !== undefined);
-        log.info(
-          { maintenance: m ? this.maint : undefined, conditions: record !== undefined, events: events?.kvs.length, bootId: identity.bootId },
-          'previous state read',
-        );
-        return {
-          ...(record ? { record } : {}),
-          ...(times.length ? { eventsWatermarkMs: Math.max(...times) } : {}),
-          ...(local ? { local } : {}),
-        };
-      } catch (err) {
-        if (!(err instanceof EtcdUnavailableError)) {
-          // Not something waiting fixes (permissions): start without the previous state.
-          log.error({ err }, 'previous state not readable; starting without it');
-          this.restoreMaintenance(undefined);
-          return local ? { local } : {};
-        }
-        if (!warned) log.warn({ err }, 'etcd not answering; waiting to read the previous state');
-        warned = true;
-        await sleep(backoff.next(), signal);
-      }
-    }
-    return undefined;
-  }
-
-  // Start from the stored marker, with any change made through the API meanwhile on top (it is newer).
-  private restoreMaintenance(m: MaintenanceRecord | undefined): void {
-    const early = this.maintEarly ?? [];
-    this.maintEarly = undefined;
-    let next: MaintenanceState = m ? { node: m.reason, services: { ...m.services } } : { node: null, services: {} };
-    for (const [service, reason] of early) next = withMaintenance(next, service, reason);
-    if (m && early.length === 0) this.maintUpdatedAt = m.updatedAt;
-    this.applyMaintenance(next);
-  }
-
-  // Everything the node writes, for one lease. Pure given the state: re-rendering an unchanged
-  // state yields identical strings, which is what keeps the steady state free of writes.
-  private render(lease: Grant, phase: 'up' | 'leaving'): Desired {
-    const { identity, facts, address } = this.local!;
-    const cfg = this.config;
-    const name = cfg.node.name;
-    let registeredAt = this.registeredAt.get(lease.id);
-    if (!registeredAt) {
-      registeredAt = new Date().toISOString();
-      this.registeredAt.clear();
-      this.registeredAt.set(lease.id, registeredAt);
-    }
-    const node = nodeRecord({
-      name,
-      phase,
-      identity,
-      address,
-      labels: cfg.node.labels,
-      facts,
-      ...(this.utilization ? { utilization: this.utilization } : {}),
-      startedAt: this.startedAt,
-      registeredAt,
-      lease,
-    });
-    const ident: NodeIdentity = {
-      schema: SCHEMA_VERSION,
-      name,
-      machineId: identity.machineId,
-      bootId: identity.bootId,
-      lease: lease.id,
-      registeredAt,
-      left: phase === 'leaving' ? { lease: lease.id, at: new Date().toISOString() } : null,
-    };
-    const leased = new Map<string, string>([[this.keys.live(name), encode(node)]]);
-    for (const svc of cfg.services) {
-      leased.set(this.keys.endpoint(svc.name, name), encode(this.endpoint(svc, name, address.address, lease.id)));
-    }
-    if (this.problems) leased.set(this.keys.conditions(name), encode(this.problems.record()));
+  // Everything the node writes for one lease, from the state now (src/agent/lease-records.ts).
+  private recordsFor(lease: Grant, phase: 'up' | 'leaving'): Desired {
+    if (this.registered?.lease !== lease.id) this.registered = { lease: lease.id, at: new Date().toISOString() };
+    const name = this.config.node.name;
     const usage = this.usage?.record();
-    if (usage) leased.set(this.keys.usage(name), encode(usage));
-    // SkyDNS records of the passing endpoints (docs/consumers.md#dns): leased keys like the endpoints,
-    // so they are written and deleted in the same transactions and vanish with the lease.
-    if (cfg.dns) {
-      const dns = new SkyDnsKeys(cfg.dns.prefix, cfg.dns.domain);
-      const instance = dnsInstance(cfg);
-      for (const svc of cfg.services) {
-        if (this.health.get(svc.name)?.health !== 'passing') continue;
-        const host = svc.address ?? address.address;
-        leased.set(dns.record(dnsService(svc.name), instance), skyDnsRecord(host, svc.port, cfg.dns.ttl));
-      }
-    }
-    const unleased = new Map([[this.keys.identity(name), encode(ident)]]);
-    // Present only while something is in maintenance; deleted when the last maintenance ends.
-    if (this.maint.node !== null || Object.keys(this.maint.services).length > 0) {
-      const rec: MaintenanceRecord = {
-        schema: SCHEMA_VERSION,
-        node: name,
-        reason: this.maint.node,
-        services: this.maint.services,
-        updatedAt: this.maintUpdatedAt,
-      };
-      unleased.set(this.keys.maintenance(name), encode(rec));
-    }
-    return { leased, unleased };
+    const maintenance = this.maint.record(name);
+    return leaseRecords(
+      {
+        config: this.config,
+        keys: this.keys,
+        local: this.local!,
+        startedAt: this.startedAt,
+        registeredAt: this.registered.at,
+        ...(this.utilization ? { utilization: this.utilization } : {}),
+        health: (service) => this.checks.health.get(service),
+        ...(this.problems ? { conditions: this.problems.record() } : {}),
+        ...(usage ? { usage } : {}),
+        ...(maintenance ? { maintenance } : {}),
+      },
+      lease,
+      phase,
+    );
   }
-
-  private endpoint(svc: ServiceConfig, node: string, nodeAddress: string, lease: string): EndpointRecord {
-    const h = this.health.get(svc.name) ?? { health: 'critical', output: 'checks not started', since: this.startedAt };
-    return endpointRecord(svc, node, nodeAddress, lease, h);
-  }
-}
-
-/**
- * One SkyDNS record as the CoreDNS `etcd` plugin decodes it (plugin/etcd/msg/service.go `Service`):
- * `host` an IP (served as A/AAAA, and as the SRV target's glue), `port` for SRV, `ttl` in seconds.
- * Fixed field order, so an unchanged endpoint renders the same string and causes no write.
- */
-export function skyDnsRecord(host: string, port: number, ttl: number): string {
-  return JSON.stringify({ host, port, ttl });
-}
-
-/** `m` with one change: the node's (`service` undefined) or one service's maintenance set or cleared. */
-function withMaintenance(m: MaintenanceState, service: string | undefined, reason: string | null): MaintenanceState {
-  const next: MaintenanceState = { node: m.node, services: { ...m.services } };
-  if (service === undefined) next.node = reason;
-  else if (reason === null) delete next.services[service];
-  else next.services[service] = reason;
-  return next;
 }

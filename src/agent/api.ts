@@ -2,16 +2,18 @@
 //   PUT /v1/check/<id>     {"status": "passing", "note": "..."}   a ttl check report (`beacon check`)
 //   PUT /v1/maintenance    {"service": "web", "reason": "..."}    maintenance on (reason) or off (null)
 //   GET /v1/maintenance                                            what is in maintenance now
-// It outlives config reloads (the checks behind it are rebuilt; the socket stays). Local only by
-// construction: the socket's file mode, or a loopback address checked by the config; browsers, DNS
-// rebinding and (with `api.token`) callers without the token are refused first (src/util/api-guard.ts).
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+// The one server of this protocol: `beacon check`, `beacon maint` and apps reach it through its one
+// client, src/client/agent-api.ts. It outlives config reloads (the checks behind it are rebuilt; the
+// socket stays). Local only by construction: the socket's file mode, or a loopback address checked by
+// the config; browsers, DNS rebinding and (with `api.token`) callers without the token are refused
+// first (src/util/api-guard.ts).
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { readApiToken, type ApiAddress, type ApiConfig } from '../config/api.js';
 import { BeaconError } from '../errors.js';
-import { BodyTooLarge, parseStatusWord, readBody, removeStaleSocket } from '../checks/ttl-server.js';
 import { UnknownCheckError } from '../checks/ttl.js';
 import { OUTPUT_CAP_BYTES } from '../util/output.js';
 import type { HealthStatus } from '../types.js';
@@ -41,6 +43,24 @@ export interface AgentApiHandler {
 
 /** Longest maintenance reason kept (it is shown in every affected endpoint's output). */
 export const MAX_REASON_CHARS = 512;
+
+/** Largest request body accepted. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+/** The words accepted for a status: Consul's and the CLI's verbs. */
+const STATUS_WORDS: Readonly<Record<string, HealthStatus>> = {
+  passing: 'passing',
+  pass: 'passing',
+  warning: 'warning',
+  warn: 'warning',
+  critical: 'critical',
+  fail: 'critical',
+};
+
+/** Parse a status word (`pass`, `warning`, `fail`, ...) or return undefined: a report's `status`, `beacon check`'s verb. */
+export function parseStatusWord(word: string): HealthStatus | undefined {
+  return Object.hasOwn(STATUS_WORDS, word) ? STATUS_WORDS[word] : undefined;
+}
 
 /** Serves the local API until its signal aborts. */
 export class AgentApi {
@@ -195,4 +215,40 @@ export class AgentApi {
     this.lastRefusalWarn = Date.now();
     this.log.warn(fields, 'local API request refused');
   }
+}
+
+/** A request body over the limit (readBody). */
+class BodyTooLarge extends Error {}
+
+/** Read a bounded body; past the limit the rest is drained and discarded so the reply still gets through. */
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
+    });
+    req.on('end', () =>
+      size > MAX_BODY_BYTES ? reject(new BodyTooLarge(`body larger than ${MAX_BODY_BYTES} bytes`)) : resolve(Buffer.concat(chunks).toString('utf8')),
+    );
+    req.on('error', reject);
+  });
+}
+
+/** Remove a socket file left by a crashed agent (it blocks listen()); one that still answers belongs to a live agent. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (!st) return;
+  if (!st.isSocket()) throw new BeaconError(`local API socket path ${path} exists and is not a socket`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = net.connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (alive) throw new BeaconError(`local API socket ${path} is in use (is another agent running?)`);
+  await unlink(path);
 }

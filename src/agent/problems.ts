@@ -13,9 +13,8 @@ import { PressureMonitor } from '../problems/pressure.js';
 import type { RuleSet } from '../problems/rules.js';
 import { sourceFor } from '../problems/sources.js';
 import type { Condition, LogSource, ProblemEvent } from '../problems/types.js';
-import { SCHEMA_VERSION } from '../types.js';
-import { EventLog } from './events.js';
-import type { ConditionsRecord } from './records.js';
+import { SCHEMA_VERSION, type ConditionsRecord } from '../types.js';
+import { EventLog } from './problem-events.js';
 import { writeLocalState, type LocalState } from './state-file.js';
 
 /** What the previous run left behind, read at start. */
@@ -39,7 +38,7 @@ export interface NodeProblemsOptions {
   keys: Keys;
   log: Logger;
   restore: ProblemsRestore;
-  /** The merged conditions changed: re-render the node's keys. */
+  /** The merged conditions changed: the node's records are written again (the difference). */
   onChange: () => void;
   /** Sees the monitor's events as they are emitted (metrics). */
   onEvents?: (events: readonly ProblemEvent[]) => void;

@@ -1,6 +1,6 @@
-// The Health records the agent writes besides the node and endpoint records (docs/keys.md):
-// node conditions, the maintenance marker and node problem events, with decoders (the one codec) for
-// reading its own previous records back at start (a record that fails is ignored, never fatal).
+// The records the agent writes, one builder each (docs/keys.md): the node's live record, an endpoint,
+// a problem event; and decoders (through the one codec) for reading its own previous records back at
+// start: conditions, the maintenance marker, events (a record that fails is ignored, never fatal).
 import { CHECK_OUTPUT_CAP_BYTES, type EndpointHealthState } from '../checks/health.js';
 import { capOutput } from '../util/output.js';
 import type { ServiceConfig } from '../config/types.js';
@@ -63,7 +63,7 @@ export function nodeRecord(i: NodeRecordInput): NodeRecord {
 
 /**
  * `<prefix>/v1/endpoints/<service>/<node>`: one service's endpoint record. Fixed field order, so an
- * unchanged endpoint renders the same string and causes no write.
+ * unchanged endpoint makes the same string and causes no write.
  */
 export function endpointRecord(svc: ServiceConfig, node: string, nodeAddress: string, lease: string, h: EndpointHealthState): EndpointRecord {
   return {

@@ -81,14 +81,25 @@ export class ServiceHealth {
     this.nodeMaintenance = options.maintenance?.node ?? null;
     for (const [s, reason] of Object.entries(options.maintenance?.services ?? {})) this.serviceMaintenance.set(s, reason);
     const since = this.now().toISOString();
-    for (const svc of options.services) {
-      const checks = new Map(svc.checks.map((c) => [c.id, { name: c.name, result: { status: c.initialStatus, output: INITIAL_OUTPUT }, since }]));
-      const entry: ServiceEntry = { checks, state: { health: 'passing', output: '', since }, decidedBy: undefined };
-      const [state, decidedBy] = this.compute(svc.name, entry);
-      entry.state = withChecks({ ...state, since }, entry);
-      entry.decidedBy = decidedBy;
-      this.services.set(svc.name, entry);
-    }
+    for (const svc of options.services) this.services.set(svc.name, this.entry(svc.name, svc.checks, since));
+  }
+
+  /**
+   * Track `service` with these checks, each back at its initial status (a reload changed them), or
+   * start tracking a new service. Not reported through onChange: the caller writes what it changed.
+   */
+  setService(service: string, checks: readonly TrackedCheck[]): void {
+    this.services.set(service, this.entry(service, checks, this.now().toISOString()));
+  }
+
+  /** Stop tracking a service (a reload removed it); its maintenance reason, if any, is kept. */
+  removeService(service: string): void {
+    this.services.delete(service);
+  }
+
+  /** What is in maintenance: the whole node (a reason, or null) and single services (name → reason). */
+  maintenance(): { node: string | null; services: Record<string, string> } {
+    return { node: this.nodeMaintenance, services: Object.fromEntries(this.serviceMaintenance) };
   }
 
   /** The current state of one service (undefined for an unknown service). */
@@ -127,6 +138,15 @@ export class ServiceHealth {
     for (const [name, entry] of this.services) {
       if (service === undefined || name === service) this.recompute(name, entry);
     }
+  }
+
+  private entry(service: string, checks: readonly TrackedCheck[], since: string): ServiceEntry {
+    const tracked = new Map(checks.map((c) => [c.id, { name: c.name, result: { status: c.initialStatus, output: INITIAL_OUTPUT }, since }]));
+    const entry: ServiceEntry = { checks: tracked, state: { health: 'passing', output: '', since }, decidedBy: undefined };
+    const [state, decidedBy] = this.compute(service, entry);
+    entry.state = withChecks({ ...state, since }, entry);
+    entry.decidedBy = decidedBy;
+    return entry;
   }
 
   private recompute(service: string, entry: ServiceEntry, checkChanged = false): void {

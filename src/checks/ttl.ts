@@ -66,9 +66,11 @@ export class TtlBoard {
 
   /** Wait for the next report of `id`, or for its TTL to expire; resolves (as critical) on abort. */
   async next(id: string, signal: AbortSignal): Promise<CheckResult> {
+    // Bound to the entry it starts on: when a reload registers the id anew, a probe of the replaced
+    // check must neither take the new check's reports nor its wakeup.
+    const e = this.entries.get(id);
+    if (!e) return { status: 'critical', output: 'check is not registered' };
     for (;;) {
-      const e = this.entries.get(id);
-      if (!e) return { status: 'critical', output: 'check is not registered' };
       const queued = e.queue.shift();
       if (queued) return queued;
       if (signal.aborted) return { status: 'critical', output: 'cancelled' };

@@ -2,12 +2,15 @@
 // with api.token, every caller without the token; `beacon maint` and `beacon check` send the token.
 // Real HTTP against a real AgentApi (the handler behind it is an in-memory stand-in: pure bookkeeping).
 import test from 'ava';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { AgentApi, type AgentApiHandler, type MaintenanceState } from '../../src/agent/api.js';
+import { spawnSync } from 'node:child_process';
+import { AgentApi, parseStatusWord, type AgentApiHandler, type MaintenanceState } from '../../src/agent/api.js';
+import { CheckReportError, reportCheck } from '../../src/client/agent-api.js';
+import { BeaconError } from '../../src/errors.js';
 import { bearerMatches } from '../../src/util/api-guard.js';
 import type { ApiConfig } from '../../src/config/api.js';
 import { UnknownCheckError } from '../../src/checks/ttl.js';
@@ -21,10 +24,13 @@ const TOKEN = 'e3b0c44298fc1c149afbf4c8996fb924-test-token';
 /** What the API asked the agent to do. */
 class Recorder implements AgentApiHandler {
   readonly calls: string[] = [];
+  /** Each report's note, in order. */
+  readonly notes: string[] = [];
   private state: MaintenanceState = { node: null, services: {} };
-  reportCheck(id: string, status: string): void {
+  reportCheck(id: string, status: string, note: string): void {
     if (id !== 'web-batch') throw new UnknownCheckError(id);
     this.calls.push(`check ${id} ${status}`);
+    this.notes.push(note);
   }
   setMaintenance(service: string | undefined, reason: string | null): MaintenanceState {
     this.calls.push(`maint ${service ?? 'node'} ${reason}`);
@@ -50,11 +56,12 @@ async function serve(t: import('ava').ExecutionContext, address: ApiConfig) {
   await api.listen();
   const ac = new AbortController();
   const running = api.run(ac.signal);
-  t.teardown(async () => {
+  const stop = async () => {
     ac.abort();
     await running;
-  });
-  return { api, handler, lines };
+  };
+  t.teardown(stop);
+  return { api, handler, lines, stop };
 }
 
 interface Sent {
@@ -200,4 +207,87 @@ test('beacon maint and beacon check send the token from the config or --token-fi
   t.regex(r.stderr, /api\.tokenFile: holds a secret but is open to other users \(mode 0644\)/);
   t.false(r.stderr.includes(TOKEN));
   t.deepEqual(handler.calls, ['maint node kernel upgrade', 'check web-batch passing'], 'nothing else reached the agent');
+});
+
+test('status words: Consul\'s and the CLI\'s, nothing else (not even an object\'s own keys)', (t) => {
+  t.is(parseStatusWord('pass'), 'passing');
+  t.is(parseStatusWord('passing'), 'passing');
+  t.is(parseStatusWord('warn'), 'warning');
+  t.is(parseStatusWord('warning'), 'warning');
+  t.is(parseStatusWord('fail'), 'critical');
+  t.is(parseStatusWord('critical'), 'critical');
+  t.is(parseStatusWord('ok'), undefined);
+  t.is(parseStatusWord('toString'), undefined);
+});
+
+test('ttl reports over a unix socket reach the agent; the socket has its mode and is removed at stop', async (t) => {
+  const socketPath = join(mkdtempSync(join(tmpdir(), 'beacon-api-')), 'agent.sock');
+  const { handler, stop } = await serve(t, { socketPath, mode: 0o660 });
+  t.is(statSync(socketPath).mode & 0o777, 0o660);
+
+  await reportCheck({ socketPath }, 'web-batch', 'passing', 'nightly run ok');
+  await reportCheck({ socketPath }, 'web-batch', 'critical', undefined);
+  t.deepEqual(handler.calls, ['check web-batch passing', 'check web-batch critical']);
+  t.deepEqual(handler.notes, ['nightly run ok', '']);
+
+  const unknown = await t.throwsAsync(reportCheck({ socketPath }, 'nope', 'passing', undefined), { instanceOf: CheckReportError });
+  t.is(unknown.statusCode, 404);
+  t.regex(unknown.message, /no ttl check with id "nope"/);
+
+  await stop();
+  t.throws(() => statSync(socketPath));
+  const down = await t.throwsAsync(reportCheck({ socketPath }, 'web-batch', 'passing', undefined), { instanceOf: CheckReportError });
+  t.is(down.statusCode, undefined);
+  t.regex(down.message, /cannot reach the beacon agent/);
+  t.is(handler.calls.length, 2);
+});
+
+test('the socket takes the configured mode', async (t) => {
+  const socketPath = join(mkdtempSync(join(tmpdir(), 'beacon-api-')), 'agent.sock');
+  await serve(t, { socketPath, mode: 0o600 });
+  t.is(statSync(socketPath).mode & 0o777, 0o600);
+});
+
+test('bad check reports are refused with a reason; a long note is cut', async (t) => {
+  const socketPath = join(mkdtempSync(join(tmpdir(), 'beacon-api-')), 'agent.sock');
+  const { handler } = await serve(t, { socketPath, mode: 0o660 });
+  const to = { socketPath };
+  const put = (body: string, path = '/v1/check/web-batch') => send(to, { path, body });
+  t.like(await put('{"status":"ok"}'), { code: 400 });
+  t.like(await put('not json'), { code: 400 });
+  t.like(await put('["pass"]'), { code: 400 });
+  t.like(await put('{"status":"pass","note":3}'), { code: 400 });
+  const big = await put(JSON.stringify({ status: 'pass', note: 'z'.repeat(20_000) }));
+  t.is(big.code, 413);
+  t.regex(big.body, /body larger than 16384 bytes/);
+  t.like(await send(to, { method: 'GET', path: '/v1/check/web-batch' }), { code: 405 });
+  t.like(await put('{"status":"pass"}', '/v1/check/%E0%A4%A'), { code: 400 });
+  t.like(await put('{}', '/v1/elsewhere'), { code: 404 });
+  t.deepEqual(handler.calls, [], 'nothing reached the agent');
+  t.like(await put('{"status":"warn","note":"n"}'), { code: 200 });
+  // The note is cut at twice the output cap before it reaches the agent (which caps it again in bytes).
+  t.like(await put(JSON.stringify({ status: 'fail', note: 'y'.repeat(9_000) })), { code: 200 });
+  t.deepEqual(handler.calls, ['check web-batch warning', 'check web-batch critical']);
+  t.deepEqual(handler.notes.map((n) => n.length), [1, 8192]);
+});
+
+test('a stale socket file is replaced; a live one or a non-socket is refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'beacon-api-'));
+  const socketPath = join(dir, 'agent.sock');
+  // A socket file with nobody listening: a process that bound it and was SIGKILLed (no cleanup).
+  const script = `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`;
+  spawnSync(process.execPath, ['-e', script]);
+  t.true(statSync(socketPath).isSocket());
+
+  const { handler } = await serve(t, { socketPath, mode: 0o660 });
+  await reportCheck({ socketPath }, 'web-batch', 'passing', undefined);
+  t.deepEqual(handler.calls, ['check web-batch passing']);
+  // The first server now owns the path: a second one must refuse rather than steal it.
+  await t.throwsAsync(new AgentApi({ socketPath, mode: 0o660 }, new Recorder(), createLogger('silent')).listen(), { instanceOf: BeaconError, message: /in use/ });
+  await reportCheck({ socketPath }, 'web-batch', 'passing', undefined);
+  t.is(handler.calls.length, 2, 'the first server still answers');
+
+  const file = join(dir, 'plain-file');
+  writeFileSync(file, '');
+  await t.throwsAsync(new AgentApi({ socketPath: file, mode: 0o660 }, new Recorder(), createLogger('silent')).listen(), { instanceOf: BeaconError, message: /not a socket/ });
 });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_API_SOCKET, parseApi, readApiToken, type ApiAddress, type ApiConfig } from '../../config/api.js';
 import { readConfigFile } from '../../config/load.js';
 import { parseSections } from '../../config/sections.js';
-import { parseStatusWord } from '../../checks/ttl-server.js';
+import { parseStatusWord } from '../../agent/api.js';
 import { CheckReportError, reportCheck } from '../../client/agent-api.js';
 import { ExitCode, type Command, type CommandContext } from '../command.js';
 import { reportConfigError } from '../report.js';
