@@ -7,17 +7,13 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { LeaseLostError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
-import { LeaseKeeper } from '../etcd/lease-keeper.js';
+import { LeaseKeeper, type LeaseTiming } from '../etcd/lease-keeper.js';
 import { leaseFromHex, type Compare, type Grant, type PrefixWatch, type Store } from '../etcd/store.js';
 import { Wakeup, sleep } from '../util/time.js';
 
-/** Timing and identity of one candidate. */
-export interface ElectionOptions {
+/** Identity of one candidate, and its lease's timing (requested TTL in seconds, keepalive interval and deadline). */
+export interface ElectionOptions extends LeaseTiming {
   id: string;
-  /** Requested lease TTL, seconds. */
-  ttl: number;
-  keepaliveIntervalMs: number;
-  keepaliveTimeoutMs: number;
 }
 
 /**
@@ -48,11 +44,7 @@ export class Election extends EventEmitter {
     private readonly log: Logger,
   ) {
     super();
-    this.keeper = new LeaseKeeper(
-      store,
-      { ttl: opts.ttl, keepaliveIntervalMs: opts.keepaliveIntervalMs, keepaliveTimeoutMs: opts.keepaliveTimeoutMs },
-      log,
-    );
+    this.keeper = new LeaseKeeper(store, opts, log);
   }
 
   /** This candidate's key. */
