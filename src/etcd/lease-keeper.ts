@@ -1,6 +1,5 @@
 // Lease keeping, once, for every part of beacon that holds a lease: the agent's registration and the
-// watcher's election. Two copies had drifted (one jittered and capped, the other a fixed 200 ms retry);
-// one keeper means one set of rules to test and explain.
+// watcher's election: one set of retry rules to test and explain.
 //
 // Three different kinds of request, three different retry rules:
 // - Keepalives keep a lease alive and must stay prompt: a keepalive is not a raft write (no fsync, no
@@ -17,8 +16,8 @@
 //   backs off exponentially with full jitter up to 30 s, and an answer that says "overloaded" (`too many
 //   requests`) or "slow" (a deadline) counts double: a fleet that lost its leases to an overloaded etcd
 //   spreads its grants over tens of seconds instead of re-sending them every second.
-// - A grant whose answer came after its caller gave up would leave a lease nobody keeps (an orphan: the
-//   10,000-node run once left 17,000 of them, each a revocation etcd's leader must still do). Every grant
+// - A grant whose answer came after its caller gave up would leave a lease nobody keeps (an orphan: each
+//   is a revocation etcd's leader must still do, and a fleet re-granting at once makes thousands). Every grant
 //   therefore carries an id chosen here; a grant with an unknown outcome is revoked by that id at once,
 //   and if even that does not get through, the next grant reuses the id: etcd either grants it (the first
 //   never landed) or says it exists, and then the lease is taken over. At most one lease per keeper is
