@@ -10,7 +10,7 @@ import type { KeyValue, Store } from '../etcd/store.js';
 import type { ConditionsRecord, EventRecord, MaintenanceRecord } from '../agent/records.js';
 import { decodeKey } from '../registry/codec.js';
 import type { EndpointRecord, NodeIdentity, NodeRecord } from '../types.js';
-import type { NodeEvent, ReactionRecord, StatusRecord } from '../watcher/events.js';
+import type { NodeEvent, ReactionRecord, StatusRecord } from '../watcher/records.js';
 import { HISTORY_BOUNDS, outcomeText, type HistoryEntry } from '../watcher/history.js';
 
 /** One line of the timeline: when, what (a PascalCase word), and the detail in one line of plain text. */

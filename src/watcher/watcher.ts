@@ -1,6 +1,6 @@
 // The watcher's composition root. Every watcher keeps a copy of the node keys (feed) and campaigns
 // (election); the leader compares that copy with its status records, records transitions with their
-// events and reactions in one transaction each (journal), prints each event as one JSON line, and runs
+// events and reactions in one transaction each (record keeper), prints each event as one JSON line, and runs
 // the hooks (reactor). A new leader starts by listing everything again and resuming unfinished reactions.
 import type { Logger } from 'pino';
 import type { WatcherFileConfig } from '../config/watcher.js';
@@ -21,13 +21,13 @@ import {
   type ReactionRecord,
   type RevocationEvidence,
   type StatusRecord,
-} from './events.js';
+} from './records.js';
 import { leftGracefully } from '../registry/leave.js';
 import { NodeFeed } from './feed.js';
 import { HistoryWriter, outcomeText, type HistoryEntry } from './history.js';
 import { hookRunners } from './hooks/index.js';
 import type { HookRunners } from './hooks/hook.js';
-import { Journal, type Transition, type Versioned, type WriteResult } from './journal.js';
+import { RecordKeeper, type Transition, type Versioned, type WriteResult } from './record-keeper.js';
 import { NodeModel, type DeletedLive } from './model.js';
 import type { ConditionsRecord, MaintenanceRecord } from '../agent/records.js';
 import { Reactor } from './reactor.js';
@@ -115,7 +115,7 @@ export class Watcher {
   private readonly model: NodeModel;
   private readonly feed: NodeFeed;
   private readonly election: Election;
-  private readonly journal: Journal;
+  private readonly records: RecordKeeper;
   private readonly guard: MassFailureGuard;
   private readonly wakeup = new Wakeup();
   private readonly dirty = new Map<string, Dirty>();
@@ -176,7 +176,7 @@ export class Watcher {
       { id: cfg.watcher.id, ttl, keepaliveIntervalMs: interval, keepaliveTimeoutMs: Math.min(700, Math.floor(interval / 2)) },
       log.child({ component: 'election' }),
     );
-    this.journal = new Journal(store, this.keys, this.election, cfg.watcher.eventRetentionMs, garbage, log.child({ component: 'journal' }));
+    this.records = new RecordKeeper(store, this.keys, this.election, cfg.watcher.eventRetentionMs, garbage, log.child({ component: 'journal' }));
     this.guard = new MassFailureGuard(cfg.watcher.massFailure);
     this.witness = new Witness(store, WITNESS_DEFAULTS, log.child({ component: 'witness', watcher: cfg.watcher.id }));
   }
@@ -286,7 +286,7 @@ export class Watcher {
       (err, kv) => this.rejections.reject(err, kv, { tracked: false }),
     );
     const reactor = new Reactor({
-      journal: this.journal,
+      records: this.records,
       election: this.election,
       hooks: this.cfg.hooks,
       runners: this.runners,
@@ -431,8 +431,8 @@ export class Watcher {
   // Takeover: our status records, the unfinished reactions, every node marked for comparison.
   private async beginTerm(term: Term): Promise<void> {
     const [statuses, reactions] = await Promise.all([
-      readAgain(() => this.journal.loadStatuses()),
-      readAgain(() => this.journal.loadReactions()),
+      readAgain(() => this.records.loadStatuses()),
+      readAgain(() => this.records.loadReactions()),
     ]);
     if (this.term !== term) return;
     this.statuses = statuses;
@@ -483,7 +483,7 @@ export class Watcher {
     if (!res.ok) {
       if (res.why === 'conflict') {
         // Someone else (a previous leader's late write) changed the status: read it and compare again.
-        const fresh = await readAgain(() => this.journal.loadStatus(node));
+        const fresh = await readAgain(() => this.records.loadStatus(node));
         if (this.term !== term) return;
         if (fresh) this.statuses.set(node, fresh);
         else this.statuses.delete(node);
@@ -666,7 +666,7 @@ export class Watcher {
         if (chunk.length === 1) return alone(chunk[0]!);
         let res: WriteResult | undefined;
         try {
-          res = await this.journal.recordTransitions(chunk.map((p) => p.item));
+          res = await this.records.recordTransitions(chunk.map((p) => p.item));
         } catch (err) {
           // It may have landed (all or nothing): read back one status it wrote.
           const first = chunk[0]!.item;
@@ -697,7 +697,7 @@ export class Watcher {
         : [this.keys.watcherEvent(events[0]!.id), JSON.stringify(events[0])];
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.journal.recordTransition(node, statusMod, status, events, reactions);
+        return await this.records.recordTransition({ node, statusMod, status, events, reactions });
       } catch (err) {
         if (!isRetryable(err) || attempt >= 3 || this.term !== term) throw err;
         const kv = await readAgain(() => this.store.get(key));
