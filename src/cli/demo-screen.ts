@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream';
 import type { DemoState, FinalOutcome } from '../demo/observer.js';
 import { nodeViews } from '../registry/reader.js';
-import type { NodeEvent } from '../watcher/events.js';
+import type { NodeEvent } from '../watcher/records.js';
 import { paint, renderTable, type Tone } from './output.js';
 import { safeText } from './safe-text.js';
 import { nodeColumns, serviceColumns } from './views.js';

@@ -8,7 +8,7 @@ import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, Store } from '../etcd/store.js';
 import { decodeKey } from '../registry/codec.js';
 import { buildSnapshot, type Snapshot } from '../registry/reader.js';
-import type { HookOutcome, NodeEvent } from '../watcher/events.js';
+import type { HookOutcome, NodeEvent } from '../watcher/records.js';
 import { sleep } from '../util/time.js';
 
 /** Everything the demo knows of the registry at one moment. */

@@ -5,7 +5,7 @@
 import { DEMO_HOOK, DEMO_TTL_SECONDS } from './configs.js';
 import type { DemoFleet } from './fleet.js';
 import type { DemoState, FinalOutcome, RegistryObserver } from './observer.js';
-import { eventId } from '../watcher/events.js';
+import { eventId } from '../watcher/records.js';
 import { sleep } from '../util/time.js';
 
 /** The part of the fleet the story acts on. */

@@ -1,6 +1,6 @@
 // The lease audit: the leader's own check that etcd revokes the leases of nodes it sees up.
 // etcd 3.4.23 occasionally leaves an expired lease, and the keys bound to it, in place for many seconds
-// (seen here in about 2 of 130 crashes; etcd-io/etcd#9935, #10686, #13019, #14019, #20273): no DELETE
+// (about 2 crashed holders in 130; etcd-io/etcd#9935, #10686, #13019, #14019, #20273): no DELETE
 // reaches the watch, and a dead node would stay "up". So the leader asks `lease timetolive` for each
 // such lease at the first moment it could be overdue, and no sooner: the remaining TTL a reading gives
 // is a promise that the lease lives at least that long, so a lease kept alive costs about one request

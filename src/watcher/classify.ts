@@ -4,7 +4,7 @@
 // or from a listing after a gap, and a transition already in the status record is never reported again.
 import type { NodeIdentity } from '../types.js';
 import { SCHEMA_VERSION } from '../types.js';
-import { eventId, type DetectedBy, type EventType, type NodeEvent, type StatusRecord, type WatchedState } from './events.js';
+import { eventId, type DetectedBy, type EventType, type NodeEvent, type StatusRecord, type WatchedState } from './records.js';
 import type { DeletedLive, LiveEntry } from './model.js';
 import { leftGracefully } from '../registry/leave.js';
 

@@ -13,8 +13,8 @@ import type { Compare, KeyValue, Store } from '../etcd/store.js';
 import { decodeKey } from '../registry/codec.js';
 import { SCHEMA_VERSION } from '../types.js';
 import { escapeText } from '../util/text.js';
-import type { HookOutcome } from './events.js';
-import type { Versioned } from './journal.js';
+import type { HookOutcome } from './records.js';
+import type { Versioned } from './record-keeper.js';
 
 import type { HistoryEntry, HistoryRecord } from '../types.js';
 export type { HistoryEntry, HistoryRecord };

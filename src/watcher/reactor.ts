@@ -17,9 +17,9 @@ import {
   type ReactionRecord,
   type ReactionState,
   type SuppressReason,
-} from './events.js';
+} from './records.js';
 import type { AttemptResult, HookRunners, Invocation } from './hooks/hook.js';
-import type { Journal, Versioned, WriteResult } from './journal.js';
+import type { RecordKeeper, Versioned, WriteResult } from './record-keeper.js';
 import { Cooldowns, TokenBucket, type GuardState } from './safety.js';
 
 // A reaction whose owner died this many times mid-attempt is given up (the hook may be what kills it).
@@ -30,7 +30,7 @@ const MAX_BACKOFF_MS = 60_000;
 
 /** What the reactor needs from the watcher. */
 export interface ReactorDeps {
-  journal: Journal;
+  records: RecordKeeper;
   election: Election;
   hooks: readonly HookConfig[];
   runners: HookRunners;
@@ -230,7 +230,7 @@ export class Reactor {
       'hook outcome',
     );
     this.deps.onOutcome?.(r.hook, outcome, r);
-    await this.deps.journal.noteOutcome(r.event.id, r.hook, outcome).catch((err) => log.debug({ err }, 'outcome not copied into event'));
+    await this.deps.records.noteOutcome(r.event.id, r.hook, outcome).catch((err) => log.debug({ err }, 'outcome not copied into event'));
   }
 
   // One compare-and-swap step; retried while etcd is away. Undefined: stop (deposed, or someone else moved it).
@@ -246,7 +246,7 @@ export class Reactor {
     while (!term.aborted) {
       let res: WriteResult;
       try {
-        res = await this.deps.journal.updateReaction(next, cur.modRevision, final);
+        res = await this.deps.records.updateReaction(next, cur.modRevision, final);
       } catch (err) {
         if (!isRetryable(err)) throw err;
         log.debug({ err }, 'reaction update not answered; retrying');

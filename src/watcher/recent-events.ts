@@ -10,7 +10,7 @@ import type { Keys } from '../etcd/keys.js';
 import type { KeyValue } from '../etcd/store.js';
 import { decodeKey } from '../registry/codec.js';
 import { escapeText } from '../util/text.js';
-import type { NodeEvent } from './events.js';
+import type { NodeEvent } from './records.js';
 
 /** Options of RecentEvents. */
 export interface RecentEventsOptions {

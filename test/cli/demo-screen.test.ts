@@ -4,7 +4,7 @@ import test from 'ava';
 import { Writable } from 'node:stream';
 import { DemoScreen, eventLine, hookLine } from '../../src/cli/demo-screen.js';
 import type { DemoState } from '../../src/demo/observer.js';
-import type { NodeEvent } from '../../src/watcher/events.js';
+import type { NodeEvent } from '../../src/watcher/records.js';
 import { assertNoRawControl } from '../helpers/terminal.js';
 import { endpointRecord, liveRecord, watcherEventRecord } from '../helpers/records.js';
 

@@ -2,7 +2,7 @@
 // and a transition already in the status record is never reported again.
 import test from 'ava';
 import { decide, type Observation } from '../../src/watcher/classify.js';
-import type { StatusRecord } from '../../src/watcher/events.js';
+import type { StatusRecord } from '../../src/watcher/records.js';
 import type { NodeIdentity, NodeRecord } from '../../src/types.js';
 
 const now = new Date('2024-05-01T12:00:10.000Z');

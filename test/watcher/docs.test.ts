@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
 import { parseWatcherConfig } from '../../src/config/watcher.js';
 import { decide } from '../../src/watcher/classify.js';
-import { EVENT_TYPES } from '../../src/watcher/events.js';
+import { EVENT_TYPES } from '../../src/watcher/records.js';
 import { beaconEnv, type Invocation } from '../../src/watcher/hooks/hook.js';
 import { EtcdCluster, requireBinary, waitFor } from '../helpers/etcd.js';
 import { codeBlocks, codeSpans, readDoc, shellCommands, tables } from '../docs/markdown.js';

@@ -7,7 +7,7 @@ import { decodeKey } from '../../registry/codec.js';
 import { buildSnapshot, nodeViews, type Snapshot } from '../../registry/reader.js';
 import { readEvents, type FleetEvent } from '../../registry/events.js';
 import type { EndpointRecord } from '../../types.js';
-import type { StatusRecord } from '../../watcher/events.js';
+import type { StatusRecord } from '../../watcher/records.js';
 import { ExitCode, type Command } from '../command.js';
 import { renderData, renderTable, useColour, writeSkipped } from '../output.js';
 import { safeText } from '../safe-text.js';

@@ -1,7 +1,7 @@
 // The seam for hook kinds: a runner takes its hook's config, one invocation and a signal, and resolves an
 // outcome value (never throws because the hook failed). Retries, concurrency and safety live in the reactor.
 import type { HookConfig, HookKind } from '../../config/watcher.js';
-import type { NodeEvent } from '../events.js';
+import type { NodeEvent } from '../records.js';
 
 /** One run of one hook for one event. */
 export interface Invocation {

@@ -1,4 +1,5 @@
-// The leader's writes: node statuses, events and reaction progress. Every write is a transaction that
+// The leader's record keeper: it loads and writes the node statuses, the events and the reactions'
+// progress (src/watcher/records.ts has their ids and decoders). Every write is a transaction that
 // carries the election fence (so a deposed leader's late writes never land) and a compare on the record's
 // mod revision (so each step happens once). Events and finished reactions go under one rotating retention
 // lease (src/etcd/retention-lease.ts), replaced every tenth of retention: they expire after `retention`,
@@ -17,7 +18,7 @@ import {
   type NodeEvent,
   type ReactionRecord,
   type StatusRecord,
-} from './events.js';
+} from './records.js';
 
 /** A record with the mod revision it was read or written at ('0': absent). */
 export interface Versioned<T> {
@@ -30,20 +31,29 @@ export type WriteResult =
   | { ok: true; revision: string }
   | { ok: false; why: 'conflict' | 'not-leader'; current?: KeyValue };
 
-/** One node's transition: its new status (if still at `statusMod`), the events and their reactions. */
-export interface Transition {
-  node: string;
+/**
+ * What one transaction records: a node's new status (if its status is still at `statusMod`), the events
+ * the change raises and their reactions. An event about no one node (PartitionSuspected) has no node.
+ */
+export interface TransitionWrite {
+  node?: string;
   statusMod: string;
-  status: StatusRecord;
+  status?: StatusRecord;
   events: NodeEvent[];
   reactions: ReactionRecord[];
 }
 
+/** One node's transition to a new status: the kind that several can share a transaction. */
+export interface Transition extends TransitionWrite {
+  node: string;
+  status: StatusRecord;
+}
+
 /** Called for stored watcher records that do not decode. */
-export type JournalGarbage = (err: DecodeError, kv: KeyValue) => void;
+export type RecordGarbage = (err: DecodeError, kv: KeyValue) => void;
 
 /** The leader's record keeper. */
-export class Journal {
+export class RecordKeeper {
   private readonly retention: RetentionLease;
 
   constructor(
@@ -51,7 +61,7 @@ export class Journal {
     private readonly keys: Keys,
     private readonly election: Election,
     retentionMs: number,
-    private readonly onGarbage: JournalGarbage,
+    private readonly onGarbage: RecordGarbage,
     private readonly log: Logger,
   ) {
     this.retention = new RetentionLease(store, {
@@ -105,13 +115,7 @@ export class Journal {
    * Record a node's transition atomically: its new status (if the status is still at `statusMod`), the
    * events it raises (retention lease) and their reactions, pending (no lease: they must not vanish).
    */
-  async recordTransition(
-    node: string | undefined,
-    statusMod: string,
-    status: StatusRecord | undefined,
-    events: NodeEvent[],
-    reactions: ReactionRecord[],
-  ): Promise<WriteResult> {
+  async recordTransition({ node, statusMod, status, events, reactions }: TransitionWrite): Promise<WriteResult> {
     const statusKey = node === undefined ? undefined : this.keys.status(node);
     return this.withRetentionLease(async (lease) => {
       const compares: Compare[] = [this.election.fence()];
