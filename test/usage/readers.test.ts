@@ -1,7 +1,9 @@
-// The readers' parsers on the real files' formats. cgroup v2 is not mounted on this machine, so its
-// reader runs on a temp dir laid out as a v2 root (cgroup.controllers, cpu.stat, memory.current with
-// the kernel's own text); cgroup v1 is read for real in test/capacity/cgroup-fleet.test.ts and here
-// from the live /sys/fs/cgroup root. systemd: real `systemctl show` output captured under systemd 252.
+// The readers' parsers on the real files' formats. The v2 reader runs here on a temp dir laid out as a
+// v2 root (cgroup.controllers, cpu.stat, memory.current with the kernel's own text), and on this
+// machine's real cgroup2 tree in test/usage/cgroup-v2.test.ts (CPU only: its memory controller is bound
+// to v1); cgroup v1 is read for real in test/capacity/cgroup-fleet.test.ts and here from the live
+// /sys/fs/cgroup root. systemd: real `systemctl show` output captured under systemd 252, and a live
+// systemd in test/e2e/capacity.test.ts.
 import test from 'ava';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
