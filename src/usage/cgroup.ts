@@ -38,8 +38,12 @@ export function parseCounter(text: string): number | undefined {
 /** Read one cgroup's CPU and memory counters. */
 export async function readCgroup(path: string, opts: ReaderOptions): Promise<UsageReading> {
   const version = await cgroupVersion(opts.cgroupRoot);
-  const [cpuNs, memoryBytes] = await Promise.all([readCgroupCpu(path, opts, version), readCgroupMemory(path, opts, version)]);
-  return { cpuNs, memoryBytes };
+  const [cpu, memory] = await Promise.allSettled([readCgroupCpu(path, opts, version), readCgroupMemory(path, opts, version)]);
+  // When both fail, always the CPU side's reason: the reason is published and logged when it changes, so
+  // whichever read lost a race must not make it flap.
+  if (cpu.status === 'rejected') throw cpu.reason;
+  if (memory.status === 'rejected') throw memory.reason;
+  return { cpuNs: cpu.value, memoryBytes: memory.value };
 }
 
 /** CPU time a cgroup has consumed, in nanoseconds (its own accounting: v2 cpu.stat, v1 cpuacct.usage). */

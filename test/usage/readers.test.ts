@@ -46,6 +46,17 @@ test('cgroup v2: a missing group, a file, and a directory that is not a group ar
   t.regex(e3!.message, /not a cgroup \(.* has no (cpu\.stat|memory\.current)\)/);
 });
 
+test('a group missing from every hierarchy is named by one reason, the same every time (the agent logs each new reason)', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'beacon-cg1-'));
+  for (const d of ['cpuacct', 'memory']) mkdirSync(join(root, d));
+  const reasons = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    const err = await t.throwsAsync(readCgroup('/system.slice/gone.service', { cgroupRoot: root }), { instanceOf: UsageSourceError });
+    reasons.add(err!.message);
+  }
+  t.deepEqual([...reasons], [`cgroup /system.slice/gone.service: no such cgroup (${root}/cpuacct/system.slice/gone.service does not exist)`]);
+});
+
 test('cgroup v1: the live root of this machine', async (t) => {
   t.is(await cgroupVersion('/sys/fs/cgroup'), 'v1');
   const r = await readCgroup('/', { cgroupRoot: '/sys/fs/cgroup' });
