@@ -302,7 +302,7 @@ const VIEWS: { args: string[]; good: string[]; codes?: number[]; shown?: boolean
   { args: ['endpoints', 'odd'], good: ['good'], shown: true },
   { args: ['services', 'web'], good: ['good'] },
   { args: ['endpoints', 'web'], good: ['good'] },
-  { args: ['describe', 'node', 'good'], good: ['good', 'web'] },
+  { args: ['describe', 'node', 'good'], good: ['good', 'web', '0.1'] },
   // A node with nothing valid: not found (the documented code), or shown without its refused records.
   { args: ['describe', 'node', 'evil-1'], good: [], codes: [ExitCode.ok, ExitCode.notFound] },
   { args: ['events'], good: ['NodeJoined', 'good'] },
