@@ -382,6 +382,10 @@ test.serial('the watcher keeps running: /healthz 200, metrics count valid record
   const sd = await get(`${watcherBase}/http_sd?service=web`);
   t.is(sd.status, 200);
   t.is(sd.body, baseline.httpSd, 'exactly the good target, as before the garbage');
+  // The status page's capacity: the good node and its reservation only (the same report as `beacon capacity`).
+  const status = JSON.parse((await get(`${watcherBase}/v1/status`)).body) as { capacity: { nodes: { name: string }[]; services: { service: string; node: string; reserved: { cpu: number | null } }[] } };
+  t.deepEqual(status.capacity.nodes.map((n) => n.name), ['good']);
+  t.deepEqual(status.capacity.services.map((x) => [x.service, x.node, x.reserved.cpu]), [['web', 'good', 0.1]]);
   const all = await get(`${watcherBase}/http_sd`);
   t.is(all.status, 200);
   t.deepEqual((JSON.parse(all.body) as { targets: string[] }[]).map((g) => g.targets[0]).sort(), [`127.0.0.1:${backendPort}`, '127.0.0.1:9'], 'the good target and the valid odd one');
