@@ -1,9 +1,10 @@
 // One node (`#/node/NAME`): the `beacon explain` verdict and timeline, then its current records as this
-// watcher holds them (live record, conditions, maintenance), its endpoints and its events, all from the
-// same live snapshot.
+// watcher holds them (live record, conditions, maintenance), its endpoints, its capacity and its events,
+// all from the same live snapshot.
 import { h, type ComponentChildren } from 'preact';
 import htm from 'htm';
 import type { StatusSnapshot } from '../watcher/status-types.js';
+import { CapacityNodes, CapacityServices } from './capacity.js';
 import { Events } from './events.js';
 import { Explain } from './explain.js';
 import { bytes, clock, since } from './format.js';
@@ -75,6 +76,13 @@ export function NodePage(props: { snap: StatusSnapshot; name: string; now: numbe
     <section aria-labelledby="h-node-services">
       <h3 id="h-node-services">Endpoints</h3>
       <${Services} services=${snap.services} now=${now} node=${n.name} />
+    </section>
+    <section aria-labelledby="h-node-capacity">
+      <h3 id="h-node-capacity">Capacity</h3>
+      ${n.state === 'up'
+        ? html`<${CapacityNodes} capacity=${snap.capacity} node=${n.name} />
+            <${CapacityServices} capacity=${snap.capacity} node=${n.name} />`
+        : html`<p class="muted">Only a registered node offers capacity.</p>`}
     </section>
     <section aria-labelledby="h-node-events">
       <h3 id="h-node-events">Recent events</h3>

@@ -1,7 +1,8 @@
-// The front page: a summary line, then nodes, services and recent events.
+// The front page: a summary line, then nodes, services, capacity and recent events.
 import { h, type ComponentChildren } from 'preact';
 import htm from 'htm';
 import type { StatusSnapshot } from '../watcher/status-types.js';
+import { CapacityNodes, CapacityServices, capacitySummary } from './capacity.js';
 import { Events } from './events.js';
 import { NodesTable } from './nodes.js';
 import { Services } from './services.js';
@@ -27,6 +28,13 @@ export function Overview(props: { snap: StatusSnapshot; now: number }): Componen
     <section aria-labelledby="h-services">
       <h2 id="h-services">Services</h2>
       <${Services} services=${snap.services} now=${now} />
+    </section>
+    <section aria-labelledby="h-capacity">
+      <h2 id="h-capacity">Capacity <span class="muted small" data-capacity-summary>${capacitySummary(snap.capacity)}</span></h2>
+      <h3>Per node</h3>
+      <${CapacityNodes} capacity=${snap.capacity} />
+      <h3>Per service</h3>
+      <${CapacityServices} capacity=${snap.capacity} />
     </section>
     <section aria-labelledby="h-events">
       <h2 id="h-events">Recent events</h2>

@@ -55,6 +55,12 @@ export async function readUnit(unit: string, opts: ReaderOptions): Promise<Usage
   const acct = unitAccounting(unit, String(r.stdout));
   const { cpuNs, memoryBytes } = acct.reading;
   if (cpuNs !== undefined && memoryBytes !== undefined) return { cpuNs, memoryBytes };
-  const cg = await readCgroup(acct.controlGroup!, opts);
-  return { cpuNs: cpuNs ?? cg.cpuNs, memoryBytes: memoryBytes ?? cg.memoryBytes };
+  try {
+    const cg = await readCgroup(acct.controlGroup!, opts);
+    return { cpuNs: cpuNs ?? cg.cpuNs, memoryBytes: memoryBytes ?? cg.memoryBytes };
+  } catch (err) {
+    // The reason names the unit (the configured field) and what systemd left unset, then the cgroup's.
+    const unset = [...(cpuNs === undefined ? ['CPUUsageNSec'] : []), ...(memoryBytes === undefined ? ['MemoryCurrent'] : [])].join(' and ');
+    throw new UsageSourceError(`unit ${unit}: systemd does not account ${unset} for it, and its ControlGroup cannot be read: ${(err as Error).message}`, { cause: err });
+  }
 }

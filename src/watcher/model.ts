@@ -5,7 +5,7 @@ import { DecodeError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
 import type { KeyValue, WatchEvent } from '../etcd/store.js';
 import { decodeKey } from '../registry/codec.js';
-import type { NodeIdentity, NodeRecord } from '../types.js';
+import type { NodeIdentity, NodeRecord, NodeUsageRecord } from '../types.js';
 import type { ConditionsRecord, MaintenanceRecord } from '../agent/records.js';
 
 /** A live key as seen: its lease from etcd's metadata, the record when it decoded. */
@@ -55,6 +55,8 @@ export class NodeModel {
   /** Each node's last valid conditions and maintenance records (for RecordChanges). */
   private conditions = new Map<string, ConditionsRecord>();
   private maintenance = new Map<string, MaintenanceRecord>();
+  /** Each node's last valid usage record (the status page's capacity view). */
+  private usage = new Map<string, NodeUsageRecord>();
   private listed = false;
 
   /** Each node's valid conditions record (read-only: the status page shows them). */
@@ -65,6 +67,11 @@ export class NodeModel {
   /** Each node's valid maintenance record (read-only: the status page shows them). */
   get maintenanceRecords(): ReadonlyMap<string, MaintenanceRecord> {
     return this.maintenance;
+  }
+
+  /** Each node's valid usage record (read-only: the status page shows capacity from them). */
+  get usageRecords(): ReadonlyMap<string, NodeUsageRecord> {
+    return this.usage;
   }
 
   constructor(
@@ -88,6 +95,7 @@ export class NodeModel {
     const [conditions, maintenance] = [this.conditions, this.maintenance];
     this.conditions = new Map();
     this.maintenance = new Map();
+    this.usage = new Map();
     for (const kv of kvs) this.put(kv, false);
     // What changed while the watch was not looking (a gap): compared with the copy before the listing.
     if (this.listed) {
@@ -109,6 +117,7 @@ export class NodeModel {
     else {
       this.onGarbage.clear(ev.kv.key);
       if (k.kind === 'conditions' || k.kind === 'maintenance') this.forget(k.kind, k.node, true);
+      if (k.kind === 'usage') this.usage.delete(k.node);
     }
     if (k.kind !== 'live' && k.kind !== 'identity') return undefined;
     if (ev.type === 'put') return { node: k.node };
@@ -159,15 +168,18 @@ export class NodeModel {
         this.badIdentity.delete(k.node);
       }
     } else {
-      // Conditions and maintenance: kept for the node's history; counted when they fail the schema.
+      // Conditions and maintenance: kept for the node's history; usage for the status page; counted when they fail the schema.
       const r = decodeKey(this.keys, kv);
       if (r instanceof DecodeError) {
         this.onGarbage.reject(r, kv);
         if (k.kind === 'conditions' || k.kind === 'maintenance') this.forget(k.kind, k.node, false);
+        if (k.kind === 'usage') this.usage.delete(k.node);
         return;
       }
       this.onGarbage.clear(kv.key);
-      if (r?.kind === 'node-conditions' && k.kind === 'conditions') {
+      if (r?.kind === 'node-usage' && k.kind === 'usage') {
+        this.usage.set(k.node, r.record);
+      } else if (r?.kind === 'node-conditions' && k.kind === 'conditions') {
         const before = this.conditions.get(k.node);
         this.conditions.set(k.node, r.record);
         if (tell) this.changes.conditions?.(k.node, before, r.record);

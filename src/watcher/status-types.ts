@@ -1,6 +1,8 @@
 // The status page's JSON (`GET /v1/status` and each `status` message of `GET /v1/status/stream`): a
 // contract, documented in docs/status-page.md. Shapes only: the browser code (src/ui/) imports these types.
+import type { CapacityReport } from '../capacity/report.js';
 import type { Condition, EndpointHealth, NodeFacts, NodeUtilization } from '../types.js';
+export type { CapacityNode, CapacityReport, CapacityService } from '../capacity/report.js';
 
 /** The watcher's own state. */
 export interface WatcherState {
@@ -83,4 +85,9 @@ export interface StatusSnapshot {
   /** The newest events, newest first; `eventsTotal` counts every retained one. */
   events: EventStatus[];
   eventsTotal: number;
+  /**
+   * Capacity, reservations and use of the registered nodes and their services, with the shortage, waste
+   * and mismatch flags: `beacon capacity -o json`'s shape and computation (src/capacity/report.ts).
+   */
+  capacity: CapacityReport;
 }

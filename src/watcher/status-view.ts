@@ -1,6 +1,8 @@
 // Builds the status page's snapshot (status-types.ts) from what the watcher process already keeps in
 // memory: its copy of the node keys, the /http_sd endpoint view and the recent events. Nothing here reads
 // etcd, so a snapshot costs etcd nothing however many pages are open.
+import { fleetReport, nodeInput } from '../capacity/report.js';
+import type { NodeInput } from '../capacity/fit.js';
 import type { EndpointRecord, NodeRecord } from '../types.js';
 import type { EndpointView } from './http-sd.js';
 import type { AnyEvent, RecentEvents } from './recent-events.js';
@@ -33,9 +35,12 @@ export class StatusView {
     const recs = watcher.nodeRecords;
     for (const name of this.lastLive.keys()) if (!states.has(name)) this.lastLive.delete(name);
     const nodes: NodeStatus[] = [];
+    // Capacity counts the registered nodes, as `beacon capacity` does: a gone node offers nothing.
+    const fitInputs: NodeInput[] = [];
     for (const name of [...states.keys()].sort(cmp)) {
       const live = recs.live.get(name)?.record;
       if (live) this.lastLive.set(name, live);
+      if (live?.state === 'up') fitInputs.push(nodeInput(name, live.facts, recs.usageRecords.get(name)));
       const r = live ?? this.lastLive.get(name);
       const identity = recs.identity.get(name);
       const m = recs.maintenanceRecords.get(name);
@@ -74,6 +79,7 @@ export class StatusView {
       services: services(this.src.endpoints.records()),
       events: events.map(eventStatus),
       eventsTotal: total,
+      capacity: fleetReport(fitInputs),
     };
   }
 }

@@ -135,7 +135,7 @@ export class Watcher {
   }
 
   /** This watcher's copy of the node keys, read-only (the status page renders it; never written from outside). */
-  get nodeRecords(): Pick<NodeModel, 'live' | 'identity' | 'badIdentity' | 'conditionRecords' | 'maintenanceRecords'> {
+  get nodeRecords(): Pick<NodeModel, 'live' | 'identity' | 'badIdentity' | 'conditionRecords' | 'maintenanceRecords' | 'usageRecords'> {
     return this.model;
   }
 

@@ -80,6 +80,28 @@ test('the table escapes record text and names each finding', (t) => {
   t.regex(d.stdout, /error: service odd on node1: gone\\x9b31m/);
 });
 
+test('describe node -o json and -o yaml: `capacity` is the node\'s part of beacon capacity -o json; null without a usage record', (t) => {
+  const fleet = JSON.parse(run('-o', 'json').stdout) as { nodes: { name: string }[]; services: { node: string; flags: { kind: string }[] }[] };
+  const d = beacon(['describe', 'node', 'node1', '-o', 'json', '--etcd', etcd.endpoints, '--prefix', PREFIX]);
+  t.is(d.code, 0, d.stderr);
+  const cap = (JSON.parse(d.stdout) as { capacity: unknown }).capacity;
+  t.deepEqual(cap, {
+    nodes: fleet.nodes.filter((n) => n.name === 'node1'),
+    // Whether a reservation fits on no node needs every node: describe leaves shortage to beacon capacity.
+    services: fleet.services.filter((s) => s.node === 'node1').map((s) => ({ ...s, flags: s.flags.filter((f) => f.kind !== 'shortage') })),
+  });
+  t.deepEqual((cap as { services: { service: string }[] }).services.map((s) => s.service), ['odd', 'web']);
+  const y = beacon(['describe', 'node', 'node1', '-o', 'yaml', '--etcd', etcd.endpoints, '--prefix', PREFIX]);
+  t.is(y.code, 0, y.stderr);
+  t.regex(y.stdout, /^capacity:\n {2}nodes:\n {4}- name: node1\n/m);
+  // node2 publishes no usage record; node3's is refused by the schema.
+  for (const n of ['node2', 'node3']) {
+    const r = beacon(['describe', 'node', n, '-o', 'json', '--etcd', etcd.endpoints, '--prefix', PREFIX]);
+    t.is(r.code, 0, r.stderr);
+    t.is((JSON.parse(r.stdout) as { capacity: unknown }).capacity, null, n);
+  }
+});
+
 test('bad flags exit 2 naming the flag', (t) => {
   for (const [flag, value] of [['--waste-below', '2'], ['--mismatch-gap', 'half'], ['--waste-below=-0.1', '']]) {
     const r = value ? run(flag!, value) : run(flag!);

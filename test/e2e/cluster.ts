@@ -11,7 +11,7 @@ import { FileServer, runIgnition } from '../ignition/ignition-run.js';
 import { E2E_CACHE } from './rootfs.js';
 
 const RUNS = join(E2E_CACHE, 'runs');
-/** The bridge's subnet: only this run's containers live on it. */
+/** The bridge's subnet (a /24) unless a test file asks for its own: only this run's containers live on it. */
 const SUBNET = '10.231.0';
 
 /** What one run created; enough to remove it all from another process. */
@@ -38,7 +38,11 @@ export class E2eHost {
   private readonly record: RunRecord;
   private readonly recordFile: string;
 
-  constructor(readonly dir: string) {
+  /** `subnet`: the first three octets of the bridge's /24; test files that may run at the same time need different ones. */
+  constructor(
+    readonly dir: string,
+    readonly subnet = SUBNET,
+  ) {
     const id = `${process.pid}-${Date.now().toString(36)}`;
     this.record = { dir, bridge: `bcn-${id.slice(-9)}`.slice(0, 15), mounts: [], pids: [] };
     this.recordFile = join(RUNS, `${id}.json`);
@@ -54,7 +58,7 @@ export class E2eHost {
 
   /** Host address on the bridge (etcd listens here and on loopback). */
   get hostAddress(): string {
-    return `${SUBNET}.1`;
+    return `${this.subnet}.1`;
   }
 
   /** Remove what earlier runs left behind, then create the bridge, etcd and the artifact server. */
@@ -94,9 +98,9 @@ export class E2eHost {
     return this.etcdEndpoint.replace('127.0.0.1', this.hostAddress);
   }
 
-  /** A node with the given index (address SUBNET.10+index). */
+  /** A node with the given index (address <subnet>.10+index; the index also names its host veth, which must be unique on the host). */
   node(index: number): Node {
-    const n = new Node(this, `bcn-n${index}`, `${SUBNET}.${10 + index}`);
+    const n = new Node(this, `bcn-n${index}`, `${this.subnet}.${10 + index}`);
     this.nodes.push(n);
     return n;
   }

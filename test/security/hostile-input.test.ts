@@ -28,7 +28,7 @@ import { decodeKey, SCHEMAS, type RecordKind } from '../../src/registry/codec.js
 import { EtcdCluster, freePort, putRaw, requireBinary, waitFor } from '../helpers/etcd.js';
 import { BeaconProcess, beacon, spawnBeacon, writeConfig } from '../helpers/process.js';
 import {
-  conditionsRecord, endpointRecord, identityRecord, liveRecord, maintenanceRecord, nodeEventRecord, reactionRecord, statusRecord, watcherEventRecord,
+  conditionsRecord, endpointRecord, identityRecord, liveRecord, maintenanceRecord, nodeEventRecord, reactionRecord, statusRecord, usageRecord, watcherEventRecord,
 } from '../helpers/records.js';
 import { assertNoRawControl } from '../helpers/terminal.js';
 import { get, scrape, valueOf } from '../metrics/support.js';
@@ -84,6 +84,8 @@ const KINDS: { kind: RecordKind; base: (n: string) => Record<string, unknown>; k
   // Under a lease, as the watcher writes its events: only the schema refuses them.
   { kind: 'watcher-event', base: (n) => watcherEventRecord({ node: n, id: `${n}.NodeJoined` }), key: (n) => keys.watcherEvent(`${n}.NodeJoined`), leased: true },
   { kind: 'watcher-reaction', base: (n) => reactionRecord({ id: `${n}.remedy` }), key: (n) => keys.reaction(`${n}.remedy`) },
+  // The node's own use is null in the base: null is a valid `used`, so "used as null" would not be a refusal.
+  { kind: 'node-usage', base: (n) => usageRecord({ node: n, used: null }), key: (n) => keys.usage(n) },
 ];
 
 // The fields a record of `kind` must have (a watcher event's are in its `event` definition).
@@ -197,7 +199,9 @@ test.before(async () => {
   backendPort = (backend.address() as { port: number }).port;
   agent = new BeaconProcess(['agent', '--config', writeConfig([
     'etcd:', `  endpoints: [${etcd.endpoints}]`, 'node:', '  name: good', `  ttl: ${TTL_S}s`, '  labels: { zone: z1 }',
-    'services:', '  - name: web', `    port: ${backendPort}`, '    address: 127.0.0.1', '    tags: [http]', '',
+    'services:', '  - name: web', `    port: ${backendPort}`, '    address: 127.0.0.1', '    tags: [http]',
+    // A reservation: the good node publishes a usage record beside the hostile ones (`beacon capacity`).
+    '    resources: { cpu: 100m }', '',
   ].join('\n'))]);
   await agent.waitLine((l) => l.msg === 'registered', 20_000);
 
@@ -298,10 +302,12 @@ const VIEWS: { args: string[]; good: string[]; codes?: number[]; shown?: boolean
   { args: ['endpoints', 'odd'], good: ['good'], shown: true },
   { args: ['services', 'web'], good: ['good'] },
   { args: ['endpoints', 'web'], good: ['good'] },
-  { args: ['describe', 'node', 'good'], good: ['good', 'web'] },
+  { args: ['describe', 'node', 'good'], good: ['good', 'web', '0.1'] },
   // A node with nothing valid: not found (the documented code), or shown without its refused records.
   { args: ['describe', 'node', 'evil-1'], good: [], codes: [ExitCode.ok, ExitCode.notFound] },
   { args: ['events'], good: ['NodeJoined', 'good'] },
+  // The good node's reservation (0.1 cpu), whatever usage records the evil nodes hold.
+  { args: ['capacity'], good: ['good', 'web', '0.1'] },
 ];
 
 for (const view of VIEWS) {
@@ -376,6 +382,10 @@ test.serial('the watcher keeps running: /healthz 200, metrics count valid record
   const sd = await get(`${watcherBase}/http_sd?service=web`);
   t.is(sd.status, 200);
   t.is(sd.body, baseline.httpSd, 'exactly the good target, as before the garbage');
+  // The status page's capacity: the good node and its reservation only (the same report as `beacon capacity`).
+  const status = JSON.parse((await get(`${watcherBase}/v1/status`)).body) as { capacity: { nodes: { name: string }[]; services: { service: string; node: string; reserved: { cpu: number | null } }[] } };
+  t.deepEqual(status.capacity.nodes.map((n) => n.name), ['good']);
+  t.deepEqual(status.capacity.services.map((x) => [x.service, x.node, x.reserved.cpu]), [['web', 'good', 0.1]]);
   const all = await get(`${watcherBase}/http_sd`);
   t.is(all.status, 200);
   t.deepEqual((JSON.parse(all.body) as { targets: string[] }[]).map((g) => g.targets[0]).sort(), [`127.0.0.1:${backendPort}`, '127.0.0.1:9'], 'the good target and the valid odd one');

@@ -1,7 +1,9 @@
-// The readers' parsers on the real files' formats. cgroup v2 is not mounted on this machine, so its
-// reader runs on a temp dir laid out as a v2 root (cgroup.controllers, cpu.stat, memory.current with
-// the kernel's own text); cgroup v1 is read for real in test/capacity/cgroup-fleet.test.ts and here
-// from the live /sys/fs/cgroup root. systemd: real `systemctl show` output captured under systemd 252.
+// The readers' parsers on the real files' formats. The v2 reader runs here on a temp dir laid out as a
+// v2 root (cgroup.controllers, cpu.stat, memory.current with the kernel's own text), and on this
+// machine's real cgroup2 tree in test/usage/cgroup-v2.test.ts (CPU only: its memory controller is bound
+// to v1); cgroup v1 is read for real in test/capacity/cgroup-fleet.test.ts and here from the live
+// /sys/fs/cgroup root. systemd: real `systemctl show` output captured under systemd 252, and a live
+// systemd in test/e2e/capacity.test.ts.
 import test from 'ava';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +44,17 @@ test('cgroup v2: a missing group, a file, and a directory that is not a group ar
   mkdirSync(join(root, 'plain-dir'));
   const e3 = await t.throwsAsync(readCgroup('/plain-dir', { cgroupRoot: root }), { instanceOf: UsageSourceError });
   t.regex(e3!.message, /not a cgroup \(.* has no (cpu\.stat|memory\.current)\)/);
+});
+
+test('a group missing from every hierarchy is named by one reason, the same every time (the agent logs each new reason)', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'beacon-cg1-'));
+  for (const d of ['cpuacct', 'memory']) mkdirSync(join(root, d));
+  const reasons = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    const err = await t.throwsAsync(readCgroup('/system.slice/gone.service', { cgroupRoot: root }), { instanceOf: UsageSourceError });
+    reasons.add(err!.message);
+  }
+  t.deepEqual([...reasons], [`cgroup /system.slice/gone.service: no such cgroup (${root}/cpuacct/system.slice/gone.service does not exist)`]);
 });
 
 test('cgroup v1: the live root of this machine', async (t) => {

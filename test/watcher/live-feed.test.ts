@@ -23,6 +23,7 @@ function state(nodes: string[]): Omit<StatusSnapshot, 'seq' | 'generatedAt'> {
     services: [],
     events: [],
     eventsTotal: 0,
+    capacity: { nodes: [], services: [] },
   };
 }
 

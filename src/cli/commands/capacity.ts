@@ -3,9 +3,9 @@
 // live and usage records (one prefix read); docs/capacity.md explains how to read it.
 import type { Writable } from 'node:stream';
 import { DEFAULT_FIT, fit, type Flag, type FitOptions, type NodeFit, type NodeInput, type ServiceFit } from '../../capacity/fit.js';
+import { capacityReport, nodeInput, type CapacityReport } from '../../capacity/report.js';
 import { readRegistry, type Snapshot } from '../../registry/reader.js';
 import { humanBytes, humanCpu } from '../../util/quantity.js';
-import type { UsageFigures } from '../../usage/types.js';
 import { ExitCode, type Command } from '../command.js';
 import { renderData, renderTable, useColour, writeSkipped, type Column } from '../output.js';
 import { safeText } from '../safe-text.js';
@@ -16,13 +16,7 @@ export function fitInputs(snap: Snapshot): NodeInput[] {
   return [...snap.nodes.values()]
     .filter((e) => e.live && e.live.state === 'up')
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((e) => ({
-      name: e.name,
-      capacity: e.usage?.capacity ?? { cpu: e.live!.facts.cpus, memoryBytes: e.live!.facts.memoryBytes },
-      used: e.usage?.used ?? null,
-      windowSeconds: e.usage?.windowSeconds ?? null,
-      services: e.usage?.services ?? {},
-    }));
+    .map((e) => nodeInput(e.name, e.live!.facts, e.usage));
 }
 
 const cpu = (n: number | null | undefined) => (n === null || n === undefined ? '-' : humanCpu(n));
@@ -68,41 +62,32 @@ function findings(nodes: NodeFit[], services: ServiceFit[]): Finding[] {
   ];
 }
 
-const figures = (f: UsageFigures | null) => (f ? { cpu: f.cpu, memoryBytes: f.memoryBytes } : null);
-
-/** The stable JSON shape (docs/capacity.md). */
-export function capacityJson(nodes: NodeFit[], services: ServiceFit[]): Record<string, unknown> {
-  return {
-    nodes: nodes.map((n) => ({ name: n.name, capacity: n.capacity, reserved: n.reserved, used: figures(n.used), free: n.free, flags: n.flags })),
-    services: services.map((s) => ({
-      service: s.service,
-      node: s.node,
-      reserved: s.reserved,
-      used: figures(s.used),
-      windowSeconds: s.windowSeconds,
-      source: s.source,
-      error: s.error,
-      flags: s.flags,
-    })),
-  };
-}
-
-/**
- * The human view of one node's capacity for `describe node` (src/cli/commands/describe.ts), from a snapshot
- * holding that node's keys; undefined when it publishes no usage record. Whether a reservation fits on
- * no node is a fleet question: left to `beacon capacity`, which reads every node.
- */
-export function renderNodeCapacity(snap: Snapshot, node: string, opts: FitOptions = DEFAULT_FIT): string | undefined {
+// One node's part of the fleet's figures, from a snapshot holding that node's keys; undefined when it
+// publishes no usage record. Whether a reservation fits on no node is a fleet question (it needs every
+// node): left to `beacon capacity`, so its shortage flags are dropped here.
+function nodeFit(snap: Snapshot, node: string, opts: FitOptions): { node: NodeFit; services: ServiceFit[] } | undefined {
   if (!snap.nodes.get(node)?.usage) return undefined;
   const { nodes, services } = fit(fitInputs(snap).filter((n) => n.name === node), opts);
   const n = nodes[0];
   if (!n) return undefined;
-  const mine = services.map((s) => ({ ...s, flags: s.flags.filter((f) => f.kind !== 'shortage') }));
-  let out = renderTable(nodeColumns.slice(1), [n]);
-  if (mine.length) out += renderTable(serviceColumns.filter((c) => c.header !== 'NODE'), mine);
+  return { node: n, services: services.map((s) => ({ ...s, flags: s.flags.filter((f) => f.kind !== 'shortage') })) };
+}
+
+/** The human view of one node's capacity for `describe node` (src/cli/commands/describe.ts); undefined without a usage record. */
+export function renderNodeCapacity(snap: Snapshot, node: string, opts: FitOptions = DEFAULT_FIT): string | undefined {
+  const f = nodeFit(snap, node, opts);
+  if (!f) return undefined;
+  let out = renderTable(nodeColumns.slice(1), [f.node]);
+  if (f.services.length) out += renderTable(serviceColumns.filter((c) => c.header !== 'NODE'), f.services);
   // Record text (an error from the node's agent): escaped like any table cell.
-  for (const f of findings([n], mine)) out += `${f.kind}: ${safeText(`${f.subject}: ${f.message}`, 300)}\n`;
+  for (const x of findings([f.node], f.services)) out += `${x.kind}: ${safeText(`${x.subject}: ${x.message}`, 300)}\n`;
   return out;
+}
+
+/** `describe node -o json`'s `capacity`: the node's part of `beacon capacity -o json` (same shape), or null without a usage record. */
+export function nodeCapacityReport(snap: Snapshot, node: string, opts: FitOptions = DEFAULT_FIT): CapacityReport | null {
+  const f = nodeFit(snap, node, opts);
+  return f ? capacityReport([f.node], f.services) : null;
 }
 
 function readShare(ctx: { stderr: Writable }, name: string, value: unknown, fallback: number): number | undefined {
@@ -140,7 +125,7 @@ export const capacityCommand: Command = {
       writeSkipped(ctx.stderr, snap.errors);
       const { nodes, services } = fit(fitInputs(snap), { wasteBelow, mismatchGap });
       if (format === 'json' || format === 'yaml') {
-        ctx.stdout.write(renderData(format, capacityJson(nodes, services)));
+        ctx.stdout.write(renderData(format, capacityReport(nodes, services)));
         return ExitCode.ok;
       }
       const opts = { colour: useColour(ctx.stdout), wide: format === 'wide' };

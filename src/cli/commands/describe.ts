@@ -1,4 +1,5 @@
 // `beacon describe node NAME`: everything known about one node, in one place (kubectl describe's job).
+import type { CapacityReport } from '../../capacity/report.js';
 import { isValidName, type Keys } from '../../etcd/keys.js';
 import type { Store } from '../../etcd/store.js';
 import { DecodeError } from '../../errors.js';
@@ -16,12 +17,12 @@ import { withStore } from '../with-store.js';
 import { nodeJson } from './nodes.js';
 import { endpointJson } from './services.js';
 import { eventJson } from './events.js';
-import { renderNodeCapacity } from './capacity.js';
+import { nodeCapacityReport, renderNodeCapacity } from './capacity.js';
 
 /** How many of the node's newest events (watcher and node problem events together) are shown. */
 const RECENT_EVENTS = 10;
 
-/** What `describe node` gathers (its JSON/YAML shape adds `conditions`, `endpoints`, `events`, `watcherStatus` to the node). */
+/** What `describe node` gathers (its JSON/YAML shape adds `conditions`, `endpoints`, `events`, `watcherStatus`, `capacity` to the node). */
 interface NodeDescription {
   node: ReturnType<typeof nodeViews>[number];
   conditions: Condition[];
@@ -30,8 +31,10 @@ interface NodeDescription {
   events: FleetEvent[];
   status?: StatusRecord;
   errors: DecodeError[];
-  /** Capacity, reservations and use (src/cli/commands/capacity.ts), when the node publishes them. */
+  /** Capacity, reservations and use (src/cli/commands/capacity.ts), when the node publishes them: the table... */
   capacity?: string;
+  /** ...and the same figures and flags as data (`capacity` in JSON and YAML). */
+  capacityReport: CapacityReport | null;
 }
 
 // Five prefix/key reads at one time: the node's keys, every endpoint, the watcher's status, the watcher's
@@ -71,9 +74,9 @@ async function describeNode(store: Store, keys: Keys, name: string): Promise<Nod
 // The endpoints as `services` shows them, with the output (the deciding check's) in the narrow view too.
 const endpointColumns = serviceColumns.map((c) => (c.header === 'OUTPUT' ? { ...c, wide: false } : c));
 
-function capacityOf(snap: Snapshot, name: string): { capacity?: string } {
+function capacityOf(snap: Snapshot, name: string): { capacity?: string; capacityReport: CapacityReport | null } {
   const text = renderNodeCapacity(snap, name);
-  return text === undefined ? {} : { capacity: text };
+  return { ...(text === undefined ? {} : { capacity: text }), capacityReport: nodeCapacityReport(snap, name) };
 }
 
 function indent(text: string): string {
@@ -146,6 +149,7 @@ export const describeCommand: Command = {
           endpoints: d.endpoints.map(endpointJson),
           events: d.events.map(eventJson),
           watcherStatus: d.status ?? null,
+          capacity: d.capacityReport,
         };
         ctx.stdout.write(renderData(format, data));
       } else {
