@@ -4,15 +4,8 @@
 import type { NodeFacts, NodeUsageRecord, UsageFigures } from '../types.js';
 import { fit, type Flag, type FitOptions, type NodeFit, type NodeInput, type ServiceFit } from './fit.js';
 
-/** One node of the report. */
-export interface CapacityNode {
-  name: string;
-  capacity: UsageFigures;
-  reserved: UsageFigures;
-  used: UsageFigures | null;
-  free: UsageFigures;
-  flags: Flag[];
-}
+/** One node of the report: fit()'s own result, published as it is. */
+export type CapacityNode = NodeFit;
 
 /** One service on one node of the report. */
 export interface CapacityService {
