@@ -37,7 +37,8 @@ test('demo: a node crashes (NodeFailed, hook), recovers (NodeRecovered), a check
     what: `demo start line (stderr: ${demo.stderr.slice(-400)})`,
   });
   const [etcdPid, etcdUrl, dir] = [Number(started[1]), started[2]!, started[3]!];
-  const reaperPid = Number(/cleanup watchdog pid (\d+)/.exec(demo.stderr)![1]);
+  // The watchdog's line may come a write after etcd's.
+  const reaperPid = Number((await waitFor(() => /cleanup watchdog pid (\d+)/.exec(demo.stderr), { what: 'watchdog line' }))[1]);
   t.false(processGone(etcdPid));
   t.true(existsSync(dir));
 
@@ -129,7 +130,8 @@ test('demo killed with SIGKILL: its watchdog ends every process it started and r
   const screen = screenOf(demo);
   await waitFor(() => /no failure this time/.test(screen()), { timeoutMs: STORY_MS, what: `the quiet story: ${screen().slice(-800)}` });
   const dir = /started etcd \(pid \d+\) at \S+, data in (\S+)/.exec(screen())![1]!;
-  const reaperPid = Number(/cleanup watchdog pid (\d+)/.exec(demo.stderr)![1]);
+  // The watchdog's line may come a write after etcd's.
+  const reaperPid = Number((await waitFor(() => /cleanup watchdog pid (\d+)/.exec(demo.stderr), { what: 'watchdog line' }))[1]);
   const pids = [...screen().matchAll(/started \S+ \(pid (\d+)\)/g)].map((m) => Number(m[1]));
   t.is(pids.length, 3, 'etcd, the agent and the watcher');
   t.false(processGone(reaperPid));
