@@ -76,6 +76,7 @@ for (let k = 0; k < W; k++) {
     intervalMs: Math.floor(T / 3),
     concurrency: Math.max(1, Math.round(64 / W)),
     clientPer,
+    keepaliveStream: 'call',
     nodes: Array.from({ length: N }, (_, i) => i).filter((i) => i % W === k),
   };
   proc.send({ type: 'start', spec } satisfies ToWorker);

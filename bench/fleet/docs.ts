@@ -189,7 +189,7 @@ export function runTable(r: StoredRun): string {
     `Command: \`${r.command}\``,
     '',
     `Machine: ${machineLine(r.machine)}; load average at start ${r.machine.loadavg.join(' / ')}. ` +
-      `${o.workers} worker processes, one etcd3 client per ${o.clientPer}, ${o.concurrency} registrations in flight, ` +
+      `${o.workers} worker processes, one etcd3 client per ${typeof o.clientPer === 'number' ? `${o.clientPer} nodes` : o.clientPer}, ${o.keepaliveStream === 'lease' ? 'keepalives on a long-lived stream per lease, ' : ''}${o.concurrency} registrations in flight, ` +
       `${o.windowS} s window after ${o.settleS} s settling. Measured ${r.measuredAt}.`,
     '',
     '| figure | beacon | sidekick | sidekick ÷ beacon |',

@@ -32,7 +32,9 @@ export interface FleetOptions {
   outageS: number;
   /** Nodes registering at once, over all workers. */
   concurrency: number;
-  clientPer: 'node' | 'worker';
+  clientPer: 'node' | 'worker' | number;
+  /** Keepalives on a short stream per call, as agents send them, or on a long-lived stream per lease (keepalive-streams.ts). */
+  keepaliveStream: 'call' | 'lease';
   sides: Side[];
   /** Progress lines (stderr in the CLI). */
   progress: (line: string) => void;
@@ -53,6 +55,7 @@ export function defaultOptions(partial: Partial<FleetOptions> = {}): FleetOption
     concurrency: 64,
     rampTimeoutS: Math.max(120, (partial.nodes ?? 1_000) / 20),
     clientPer: 'node',
+    keepaliveStream: 'call',
     sides: ['beacon', 'sidekick'],
     progress: () => undefined,
     ...partial,
@@ -346,6 +349,7 @@ export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> 
         intervalMs,
         concurrency: Math.max(1, Math.round(o.concurrency / n)),
         clientPer: o.clientPer,
+        keepaliveStream: o.keepaliveStream,
         nodes: Array.from({ length: o.nodes }, (_, i) => i).filter((i) => i % n === k),
       };
       w.send({ type: 'start', spec });

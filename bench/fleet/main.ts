@@ -19,6 +19,7 @@ const { values: v } = parseArgs({
     concurrency: { type: 'string' },
     'ramp-timeout': { type: 'string' },
     'client-per': { type: 'string' },
+    'keepalive-stream': { type: 'string' },
     sides: { type: 'string' },
     docs: { type: 'boolean', default: false },
     'docs-file': { type: 'string' },
@@ -41,8 +42,13 @@ const nodes = num('nodes', v.nodes, 1);
 const partial = defaultOptions({ ...(ttl === undefined ? {} : { ttl }), ...(nodes === undefined ? {} : { nodes }) });
 const sides = (v.sides ?? 'beacon,sidekick').split(',').map((s) => s.trim()) as Side[];
 if (sides.some((s) => s !== 'beacon' && s !== 'sidekick')) throw new Error(`--sides must list beacon and/or sidekick (got ${v.sides})`);
-const clientPer = v['client-per'] ?? 'node';
-if (clientPer !== 'node' && clientPer !== 'worker') throw new Error(`--client-per must be node or worker (got ${clientPer})`);
+const clientPerArg = v['client-per'] ?? 'node';
+const clientPer = clientPerArg === 'node' || clientPerArg === 'worker' ? clientPerArg : Number(clientPerArg);
+if (typeof clientPer === 'number' && !(Number.isInteger(clientPer) && clientPer >= 1)) {
+  throw new Error(`--client-per must be node, worker or a number of nodes (got ${clientPerArg})`);
+}
+const keepaliveStream = v['keepalive-stream'] ?? 'call';
+if (keepaliveStream !== 'call' && keepaliveStream !== 'lease') throw new Error(`--keepalive-stream must be call or lease (got ${keepaliveStream})`);
 const seconds = (name: string, s: string | undefined) => {
   const x = num(name, s, 0.1);
   return x === undefined ? undefined : Math.round(x * 1000);
@@ -59,6 +65,7 @@ const opts = defaultOptions({
   concurrency: num('concurrency', v.concurrency, 1) ?? partial.concurrency,
   rampTimeoutS: num('ramp-timeout', v['ramp-timeout'], 1) ?? partial.rampTimeoutS,
   clientPer,
+  keepaliveStream,
   sides,
   progress: (line) => process.stderr.write(`[fleet] ${line}\n`),
 });

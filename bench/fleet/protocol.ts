@@ -17,8 +17,10 @@ export interface WorkerSpec {
   intervalMs: number;
   /** Registrations (beacon) or first announce rounds (sidekick) in flight at once, in this worker. */
   concurrency: number;
-  /** One etcd3 client per virtual node (as real agents have), or one per worker. */
-  clientPer: 'node' | 'worker';
+  /** One etcd3 client per virtual node (as real agents have), one per worker, or one per this many nodes. */
+  clientPer: 'node' | 'worker' | number;
+  /** Keepalives as an agent sends them (a short stream per call), or on a long-lived stream per lease (keepalive-streams.ts). */
+  keepaliveStream: 'call' | 'lease';
   /** Global indices of the virtual nodes this worker runs. */
   nodes: number[];
 }

@@ -7,6 +7,7 @@ import { Store } from '../../src/etcd/store.js';
 import type { EtcdConfig } from '../../src/etcd/options.js';
 import { createLogger } from '../../src/log.js';
 import { zeroCounters, type ErrorTally, type FromWorker, type ToWorker, type WorkerSpec } from './protocol.js';
+import { KeepAliveStreams, kaStats } from './keepalive-streams.js';
 import { SidekickNode } from './sidekick.js';
 import { BeaconNode, agentRenderer, countCalls, type FleetBase } from './virtual-node.js';
 
@@ -29,6 +30,7 @@ const stop = new AbortController();
 const nodes: Started[] = [];
 let concurrency = 1;
 const stores: Store[] = [];
+const keepalives: KeepAliveStreams[] = [];
 let registered = 0;
 let startedAt = 0;
 
@@ -36,9 +38,15 @@ function send(msg: FromWorker): void {
   process.send?.(msg);
 }
 
-function makeStore(cfg: EtcdConfig, shared: Store | undefined): Store {
-  if (shared) return shared;
-  const s = countCalls(Store.connect(cfg), counters, errors);
+// One etcd3 client (a connection, one watch stream) per `perClient` nodes: 1 is an agent's, Infinity the worker's.
+function makeStore(cfg: EtcdConfig, keepaliveStream: WorkerSpec['keepaliveStream']): Store {
+  const raw = Store.connect(cfg);
+  if (keepaliveStream === 'lease') {
+    const streams = new KeepAliveStreams(cfg);
+    keepalives.push(streams);
+    raw.keepAliveOnce = (lease, timeoutMs) => streams.keepAliveOnce(lease, timeoutMs);
+  }
+  const s = countCalls(raw, counters, errors);
   stores.push(s);
   return s;
 }
@@ -57,7 +65,17 @@ async function start(spec: WorkerSpec): Promise<void> {
     log,
   };
   const etcd: EtcdConfig = { endpoints: spec.endpoints, requestTimeoutMs: 2_000, dialTimeoutMs: 2_000 };
-  const shared = spec.clientPer === 'worker' ? makeStore(etcd, undefined) : undefined;
+  const perClient = spec.clientPer === 'node' ? 1 : spec.clientPer === 'worker' ? Infinity : spec.clientPer;
+  let current: Store | undefined;
+  let onCurrent = 0;
+  const storeFor = (): Store => {
+    if (!current || onCurrent >= perClient) {
+      current = makeStore(etcd, spec.keepaliveStream);
+      onCurrent = 0;
+    }
+    onCurrent++;
+    return current;
+  };
   const keys = new Keys(spec.prefix);
   const progress = setInterval(() => send({ type: 'progress', registered }), 250);
   let next = 0;
@@ -66,7 +84,7 @@ async function start(spec: WorkerSpec): Promise<void> {
     Array.from({ length: Math.max(1, spec.concurrency) }, async () => {
       while (next < spec.nodes.length && !stop.signal.aborted) {
         const i = spec.nodes[next++]!;
-        const store = makeStore(etcd, shared);
+        const store = storeFor();
         let node: Running;
         if (spec.side === 'beacon') {
           node = new BeaconNode(i, base, store, counters);
@@ -106,10 +124,19 @@ async function shutdown(): Promise<void> {
     }),
   );
   for (const s of stores) s.close();
+  for (const k of keepalives) k.close();
   const stopErrors = Object.fromEntries(
     Object.entries(errors).map(([k, v]) => [k, v - (before[k] ?? 0)] as const).filter(([, v]) => v > 0),
   );
   process.send?.({ type: 'stopped', ms: Date.now() - t0, errors: stopErrors } satisfies FromWorker, () => process.exit(0));
+}
+
+if (process.env.BENCH_KA_DEBUG) {
+  setInterval(() => {
+    process.stderr.write(`[ka ${process.pid}] ${new Date().toISOString().slice(11, 19)} ${JSON.stringify(kaStats)}\n`);
+    kaStats.openMsMax = 0;
+    kaStats.answerMsMax = 0;
+  }, 5_000).unref();
 }
 
 process.on('message', (m: ToWorker) => {

@@ -1,7 +1,7 @@
 // Build the etcd3 client the way beacon needs it: no hidden retries or circuit breakers, gRPC
 // keepalive so a hung member is noticed, and TLS/auth from config.
 import { Etcd3, GRPCCancelledError, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions } from 'etcd3';
-import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
 import { isIP } from 'node:net';
 import type { EtcdConfig } from './options.js';
 import { tlsCredentials, usesTls } from './tls.js';
@@ -80,7 +80,38 @@ export function createClient(cfg: EtcdConfig, tuning: ClientTuning = {}): Etcd3 
   ignoreOwnCancels(client);
   keepChannelsOpen(client);
   noServerNameForIp(client);
+  if (cfg.endpoints.length > 1) preferConnected(client);
   return client;
+}
+
+// grpc-js connectivity state READY (@grpc/grpc-js connectivityState.READY).
+const GRPC_READY = 2;
+
+// etcd3 picks a member at random for every call. After a member was SIGKILLed (or restarted), its
+// connection is closed and this client knows it, yet each call still had one chance in three of going
+// there, failing, and being retried after a jittered wait: an agent whose keepalive drew it a second or two
+// after the kill had an outage of its own that late (the follower-kill fault's re-registration figure,
+// docs/reliability.md). So members are tried in this order, each group in random order: connected and not
+// failing; not connected yet (a fresh client still spreads over the cluster) and not failing; then those
+// whose member breaker (MEMBER_COOLDOWN_MS) is open, so that a member which just failed, a hung one
+// included, is asked again only when no other is left to ask.
+function preferConnected(client: Etcd3): void {
+  type Host = {
+    cachedServices: Record<string, { getChannel(): { getConnectivityState(connect: boolean): number } } | undefined>;
+    faultHandling: { state?: CircuitState };
+  };
+  const { pool } = client as unknown as { pool: { hosts: Host[]; shuffledHosts(): Generator<Host> } };
+  const shuffled = pool.shuffledHosts.bind(pool);
+  const connected = (h: Host) =>
+    Object.values(h.cachedServices).some((svc) => svc?.getChannel().getConnectivityState(false) === GRPC_READY);
+  const rank = (h: Host) => (h.faultHandling.state === undefined || h.faultHandling.state === CircuitState.Closed ? 0 : 2) + (connected(h) ? 0 : 1);
+  pool.shuffledHosts = function* () {
+    const random = shuffled();
+    const order = pool.hosts.map(() => random.next().value as Host);
+    const ranks = new Map(order.map((h) => [h, rank(h)]));
+    order.sort((x, y) => ranks.get(x)! - ranks.get(y)!); // stable: random within a rank
+    for (;;) yield* order;
+  };
 }
 
 // etcd3 "resets" a member after any error it deems recoverable (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED,

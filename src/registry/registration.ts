@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { LeaseLostError } from '../errors.js';
 import type { Keys } from '../etcd/keys.js';
-import { LeaseKeeper, type LeaseTiming } from '../etcd/lease-keeper.js';
+import { LeaseKeeper, overloaded, type LeaseTiming } from '../etcd/lease-keeper.js';
 import type { Grant, KeyValue, Store, WatchEvent } from '../etcd/store.js';
 import { Backoff, Wakeup, sleep } from '../util/time.js';
 import { resolveHolder, type Self } from './conflict.js';
@@ -104,12 +104,15 @@ export class Registration extends EventEmitter {
     let nextKeepalive = 0;
     let nextVerify = 0;
     const verifyEvery = this.opts.verifyIntervalMs ?? 30_000;
+    // Since when every take-back of a lost lease has timed out (etcd reachable but too slow), if so.
+    let takeBackSlowSince: number | undefined;
     while (!signal.aborted) {
       const st: RegistrationState = this.state;
       if (st.kind !== 'registered') {
         const outcome = await this.register(signal);
         if (outcome === 'registered') {
           backoff.reset();
+          takeBackSlowSince = undefined;
           nextKeepalive = Date.now() + this.opts.keepaliveIntervalMs;
           nextVerify = Date.now() + verifyEvery;
         } else if (outcome === 'conflict') {
@@ -117,6 +120,20 @@ export class Registration extends EventEmitter {
         } else if (outcome === 'unanswered') {
           // Asking for our old lease back is a keepalive, not a raft write: retried at a keepalive's
           // pace, not the grant backoff's (a restored lease must be taken back before its TTL runs out).
+          // But only while that can still work: etcd does not answer at all (down: the lease waits for
+          // it), or answers in time now and then. Take-backs that have all timed out for longer than the
+          // TTL mean a busy etcd whose restored lease has run out meanwhile, and etcd answers a renewal of
+          // an expired lease only once it has revoked it, which a busy etcd may take minutes to do: a
+          // fleet asking on would never register again (10,000 nodes after an outage: docs/benchmarks.md).
+          // So the lease is given up and the node registers anew, with the grant backoff.
+          const slow = overloaded(this.outage.lastError);
+          takeBackSlowSince = slow ? (takeBackSlowSince ?? Date.now()) : undefined;
+          if (takeBackSlowSince !== undefined && Date.now() - takeBackSlowSince > this.opts.ttl * 1000) {
+            this.log.info({ lease: this.leaseId, slowForMs: Date.now() - takeBackSlowSince }, 'lost lease not taken back in time: registering anew');
+            takeBackSlowSince = undefined;
+            this.forgetLostLease();
+            continue;
+          }
           await sleep(this.keeper.retryDelay(), signal);
         } else if (outcome === 'error') {
           const probe = () => this.store.get(this.keys.live(this.opts.node)).then(() => true, () => false);

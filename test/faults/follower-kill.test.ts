@@ -2,7 +2,7 @@
 // restarted on its data dir. Quorum never breaks: live nodes keep their leases, the dead one is
 // reported once, its hook acts once.
 import test from 'ava';
-import { Rig, TTL_S } from './harness.js';
+import { Rig } from './harness.js';
 
 test('etcd follower SIGKILLed, then restarted', async (t) => {
   const rig = await Rig.start(t);
@@ -24,9 +24,10 @@ test('etcd follower SIGKILLed, then restarted', async (t) => {
     { fault: 'follower SIGKILL', faultAt, answeredAt, extra: { restartedMemberHealthyAfterMs: rejoinedAt - faultAt } },
     rejoinedAt,
   );
-  // Quorum never broke: an agent that noticed the dead member is back before its lease could lapse
-  // (T). Its outage ends at the first keepalive that reaches a live member, and a retry can land on the
-  // dead member again before the client drops it: 0.3-3.0 s seen on a loaded 2-core machine.
-  t.true(s.maxReregisterMs < TTL_S * 1000, `re-registered within T: ${JSON.stringify(s.reregisterMs)}`);
+  // Quorum never broke. The client tries the members it is connected to first, so after the kill an
+  // agent's calls go to a live member: only a call in flight at the kill fails, and its retry (100-433 ms
+  // later) lands on a live member. The target is 2 s (before the client knew better: up to 2.8 s, when a
+  // later keepalive drew the dead member; docs/reliability.md, fix 6).
+  t.true(s.maxReregisterMs <= 2_000, `re-registered within 2 s: ${JSON.stringify(s.reregisterMs)}`);
   t.is(s.leasesLostByDeadline, 0, 'no agent gave its lease up');
 });

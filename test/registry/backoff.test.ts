@@ -4,13 +4,11 @@
 import test from 'ava';
 import { EtcdOverloadedError, EtcdTimeoutError, EtcdUnavailableError } from '../../src/errors.js';
 import { GRANT_BACKOFF_CAP_MS, GrantBackoff } from '../../src/etcd/lease-keeper.js';
-import { Keys } from '../../src/etcd/keys.js';
-import { Store } from '../../src/etcd/store.js';
 import { createLogger } from '../../src/log.js';
-import { Registration, type Desired } from '../../src/registry/registration.js';
-import { SCHEMA_VERSION } from '../../src/types.js';
+import { Registration } from '../../src/registry/registration.js';
 import { Backoff } from '../../src/util/time.js';
-import { EtcdCluster, waitFor } from '../helpers/etcd.js';
+import { waitFor } from '../helpers/etcd.js';
+import { oneNode } from './support.js';
 
 test('Backoff full jitter: every delay within [0, min(cap, base·2^n)], spread over the range', (t) => {
   const b = new Backoff(200, 4_000, 'full');
@@ -56,21 +54,7 @@ test('GrantBackoff: full jitter up to 30 s; too many requests and deadlines adva
 });
 
 test('etcd down long enough for the backoff to grow to its cap: registered again within 2 s of etcd answering', async (t) => {
-  const etcd = await EtcdCluster.start(1);
-  t.teardown(() => etcd.destroy());
-  const store = Store.connect({ endpoints: etcd.endpoints.split(','), requestTimeoutMs: 1_000, dialTimeoutMs: 1_000 });
-  t.teardown(() => store.close());
-  const keys = new Keys('/t-backoff');
-  const self = { machineId: 'm'.repeat(32), bootId: 'b1', pid: process.pid };
-  const render = (lease: { id: string }): Desired => ({
-    leased: new Map([
-      [
-        keys.live('n1'),
-        JSON.stringify({ schema: SCHEMA_VERSION, name: 'n1', state: 'up', bootId: self.bootId, machineId: self.machineId, pid: self.pid, address: '10.0.0.1', labels: {}, lease: lease.id }),
-      ],
-    ]),
-    unleased: new Map(),
-  });
+  const { etcd, store, keys, self, render } = await oneNode(t, '/t-backoff');
   const reg = new Registration(store, keys, { node: 'n1', ttl: 4, keepaliveIntervalMs: 1_333, keepaliveTimeoutMs: 600 }, self, render, createLogger('silent'));
   const ac = new AbortController();
   const registeredAt: number[] = [];
