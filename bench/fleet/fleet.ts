@@ -195,7 +195,7 @@ class Worker {
     if (this.proc.connected) this.proc.send(m);
   }
 
-  async sample(): Promise<{ counters: Counters; registeredNow: number; errors: ErrorTally }> {
+  async sample(): Promise<{ counters: Counters; registeredNow: number; errors: ErrorTally; loopLagMs: number }> {
     const p = this.next('sample');
     this.send({ type: 'sample' });
     return p;
@@ -384,7 +384,12 @@ export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> 
     if (o.outageS > 0) {
       const sampleAll = async () => {
         const ss = await Promise.all(workers.map((w) => w.sample()));
-        return { counters: sum(ss.map((x) => x.counters)), registeredNow: ss.reduce((a, x) => a + x.registeredNow, 0), errors: sumErrors(ss.map((x) => x.errors)) };
+        return {
+          counters: sum(ss.map((x) => x.counters)),
+          registeredNow: ss.reduce((a, x) => a + x.registeredNow, 0),
+          errors: sumErrors(ss.map((x) => x.errors)),
+          loopLagMs: Math.max(0, ...ss.map((x) => x.loopLagMs)),
+        };
       };
       outage = await runOutage({
         etcd,
@@ -392,6 +397,10 @@ export async function runSide(side: Side, o: FleetOptions): Promise<SideResult> 
         ttlS: o.ttl,
         outageS: o.outageS,
         sample: sampleAll,
+        cpuSeconds: () => ({
+          etcd: etcd.members[0]!.proc?.pid ? cpuSeconds(etcd.members[0]!.proc.pid) : 0,
+          workers: workers.reduce((a, w) => a + cpuSeconds(w.pid), 0),
+        }),
         proposals: async () => {
           const m = await scrape(etcd.members[0]!.endpoint);
           return { applied: m.etcd_server_proposals_applied_total, pending: m.etcd_server_proposals_pending };

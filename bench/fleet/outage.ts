@@ -15,7 +15,9 @@ export interface OutageDeps {
   ttlS: number;
   outageS: number;
   /** Counters, errors and nodes registered now, summed over the workers. */
-  sample(): Promise<{ counters: Counters; registeredNow: number; errors: ErrorTally }>;
+  sample(): Promise<{ counters: Counters; registeredNow: number; errors: ErrorTally; loopLagMs: number }>;
+  /** CPU seconds used so far by etcd (its current process) and by the simulator's workers. */
+  cpuSeconds(): { etcd: number; workers: number };
   /** etcd's proposals applied and pending (from /metrics). */
   proposals(): Promise<{ applied: number; pending: number }>;
   progress(line: string): void;
@@ -33,8 +35,12 @@ export interface OutageResult {
   registeredWhenBack: number;
   /** etcd answering → every node registered again (ms); null: not within the deadline. */
   allRegisteredMs: number | null;
-  /** Every second from etcd answering until all registered (+ a TTL): nodes registered, proposals applied that second, pending. */
-  series: { t: number; registered: number; proposalsPerSecond: number; pending: number }[];
+  /**
+   * Every second from etcd answering until all registered (+ a TTL): nodes registered, proposals applied
+   * that second, pending; the CPU etcd and the workers used that second (cores); the largest event-loop
+   * delay of any worker (ms: a saturated simulator reads answers late, and takes them for missed deadlines).
+   */
+  series: { t: number; registered: number; proposalsPerSecond: number; pending: number; etcdCpu: number; workersCpu: number; loopLagMs: number }[];
   peakProposalsPerSecond: number;
   /** The largest apply backlog seen (etcd refuses new requests above 5,000). */
   peakPending: number;
@@ -94,27 +100,37 @@ export async function runOutage(d: OutageDeps): Promise<OutageResult> {
   let allRegisteredMs: number | null = null;
   let prev = await d.proposals().catch(() => ({ applied: 0, pending: 0 }));
   let prevT = Date.now();
+  let prevCpu = d.cpuSeconds();
   let last = back;
   while (true) {
     await sleep(1_000 - ((Date.now() - answeredAt) % 1_000));
     const [s, p] = await Promise.all([d.sample(), d.proposals().catch(() => prev)]);
     const t = Date.now();
+    const cpu = d.cpuSeconds();
+    const secs = (t - prevT) / 1000;
     last = s;
     series.push({
       t: +((t - answeredAt) / 1000).toFixed(1),
       registered: s.registeredNow,
-      proposalsPerSecond: Math.round((p.applied - prev.applied) / ((t - prevT) / 1000)),
+      proposalsPerSecond: Math.round((p.applied - prev.applied) / secs),
       pending: p.pending,
+      etcdCpu: +((cpu.etcd - prevCpu.etcd) / secs).toFixed(2),
+      workersCpu: +((cpu.workers - prevCpu.workers) / secs).toFixed(2),
+      loopLagMs: s.loopLagMs,
     });
     prev = p;
     prevT = t;
+    prevCpu = cpu;
     if (allRegisteredMs === null && s.registeredNow >= d.nodes) {
       allRegisteredMs = t - answeredAt;
       d.progress(`outage: all ${d.nodes} registered again ${allRegisteredMs} ms after etcd answered`);
     }
     const endAt = allRegisteredMs === null ? limitMs : allRegisteredMs + d.ttlS * 1000 + 2_000;
     if (t - answeredAt >= endAt) break;
-    if (series.length % 5 === 0) d.progress(`outage: ${s.registeredNow}/${d.nodes} registered after ${series.at(-1)!.t} s`);
+    if (series.length % 5 === 0) {
+      const x = series.at(-1)!;
+      d.progress(`outage: ${s.registeredNow}/${d.nodes} registered after ${x.t} s (cpu: etcd ${x.etcdCpu}, workers ${x.workersCpu}; worker loop lag ${x.loopLagMs} ms)`);
+    }
   }
   const leasesAtEnd = Number(/found (\d+) leases/.exec(etcdctl(d.etcd, ['lease', 'list']) ?? '')?.[1] ?? -1);
   const diff = (k: keyof Counters) => last.counters[k] - s0.counters[k];

@@ -96,7 +96,8 @@ export type FromWorker =
   | { type: 'progress'; registered: number }
   /** Every virtual node of the worker registered once; `ms` since the start message. */
   | { type: 'ramped'; registered: number; ms: number }
-  | { type: 'sample'; counters: Counters; registeredNow: number; errors: ErrorTally }
+  /** `loopLagMs`: the worker's largest event-loop delay since its previous sample (its CPU saturating shows here first). */
+  | { type: 'sample'; counters: Counters; registeredNow: number; errors: ErrorTally; loopLagMs: number }
   /** Every node stopped; `errors` seen while stopping (beacon: leaves not recorded). */
   | { type: 'stopped'; ms: number; errors: ErrorTally }
   | { type: 'failed'; error: string };

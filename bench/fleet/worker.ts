@@ -1,6 +1,7 @@
 // A fleet worker process (child_process.fork): runs its share of virtual nodes, beacon's or sidekick's,
 // and answers the orchestrator's samples with its counters. Started by bench/fleet/fleet.ts.
 import { setMaxListeners } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gatherFacts } from '../../src/facts/host.js';
 import { Keys } from '../../src/etcd/keys.js';
 import { Store } from '../../src/etcd/store.js';
@@ -38,9 +39,10 @@ function send(msg: FromWorker): void {
   process.send?.(msg);
 }
 
-// One etcd3 client (a connection, one watch stream) per `perClient` nodes: 1 is an agent's, Infinity the worker's.
+// One etcd3 client (a connection of its own, one watch stream) per `perClient` nodes: 1 is an agent's,
+// Infinity the worker's.
 function makeStore(cfg: EtcdConfig, keepaliveStream: WorkerSpec['keepaliveStream']): Store {
-  const raw = Store.connect(cfg);
+  const raw = Store.connect(cfg, { ownConnection: true });
   if (keepaliveStream === 'lease') {
     const streams = new KeepAliveStreams(cfg);
     keepalives.push(streams);
@@ -131,6 +133,17 @@ async function shutdown(): Promise<void> {
   process.send?.({ type: 'stopped', ms: Date.now() - t0, errors: stopErrors } satisfies FromWorker, () => process.exit(0));
 }
 
+// No stack traces in the simulator: grpc-js captures the caller's stack on every call and each failed call
+// builds and formats several errors (gRPC's, etcd3's, beacon's with its cause), a quarter of the workers'
+// CPU when thousands of simulated agents fail at once after an outage (a CPU profile of the 10,000-node
+// run), which then made the simulator, not etcd, miss every deadline. An agent pays this on a CPU of its own.
+Error.stackTraceLimit = 0;
+
+// A keepalive answered in time but read late (the worker's CPU saturated) misses its deadline just the
+// same: the outage series records this delay so a saturated simulator is not taken for a slow etcd.
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+
 if (process.env.BENCH_KA_DEBUG) {
   setInterval(() => {
     process.stderr.write(`[ka ${process.pid}] ${new Date().toISOString().slice(11, 19)} ${JSON.stringify(kaStats)}\n`);
@@ -145,7 +158,9 @@ process.on('message', (m: ToWorker) => {
   } else if (m.type === 'sample') {
     let registeredNow = 0;
     for (const n of nodes) if (n.node.isRegistered()) registeredNow++;
-    send({ type: 'sample', counters: { ...counters }, registeredNow, errors: { ...errors } });
+    const loopLagMs = Math.round(loopDelay.max / 1e6);
+    loopDelay.reset();
+    send({ type: 'sample', counters: { ...counters }, registeredNow, errors: { ...errors }, loopLagMs });
   } else if (m.type === 'stop') {
     void shutdown();
   }

@@ -32,6 +32,12 @@ export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 export interface ClientTuning {
   /** Largest gRPC message accepted, bytes (default MAX_RECEIVE_BYTES; tests set a small one). */
   maxReceiveBytes?: number;
+  /**
+   * A connection of this client's own. grpc-js shares one HTTP/2 connection between every client of a
+   * process with the same target and options; an agent has one client, a fleet simulator thousands,
+   * which would otherwise all sit on one connection (and stall together when it does).
+   */
+  ownConnection?: boolean;
 }
 
 /** Whether an etcd3 error says the member itself is unreachable or hung (not that it refused the request). */
@@ -64,6 +70,7 @@ export function clientOptions(cfg: EtcdConfig, tuning: ClientTuning = {}): IOpti
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 1_000,
       'grpc.max_receive_message_length': tuning.maxReceiveBytes ?? MAX_RECEIVE_BYTES,
+      ...(tuning.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
     },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + cfg.requestTimeoutMs }),
   };

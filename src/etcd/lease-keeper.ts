@@ -10,12 +10,15 @@
 //   load exactly when it can least take it, so retries back off with full jitter from 100 ms to a cap of
 //   a third of the keepalive interval (clamped to 0.2–2 s): at most a handful of extra keepalives per
 //   TTL per node, spread so a fleet refused at the same moment does not retry in step, and never later
-//   than the last moment one can still land before the deadline.
+//   than the last moment one can still land before the deadline. Asking for a lost lease back (a take-back)
+//   is a keepalive too, but for a lease already given up: while etcd is behind it slows down further
+//   (takeBackDelay).
 // - Grants (and the transaction that follows them) are raft writes: what an overloaded etcd cannot take.
 //   The first attempt goes at once (a lease revoked by hand is back within a round trip), a failed one
 //   backs off exponentially with full jitter up to 30 s, and an answer that says "overloaded" (`too many
 //   requests`) or "slow" (a deadline) counts double: a fleet that lost its leases to an overloaded etcd
-//   spreads its grants over tens of seconds instead of re-sending them every second.
+//   spreads its grants over tens of seconds instead of re-sending them every second. Once etcd said
+//   `too many requests`, the cap is 2 minutes (GRANT_BACKOFF_OVERLOAD_CAP_MS).
 // - A grant whose answer came after its caller gave up would leave a lease nobody keeps (an orphan: each
 //   is a revocation etcd's leader must still do, and a fleet re-granting at once makes thousands). Every grant
 //   therefore carries an id chosen here; a grant with an unknown outcome is revoked by that id at once,
@@ -87,22 +90,35 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** Grant retries: full jitter from 200 ms up to this cap. */
 export const GRANT_BACKOFF_CAP_MS = 30_000;
+/**
+ * The cap once etcd has refused a request as `too many requests` (its apply loop 5,000 entries behind):
+ * a fleet of N nodes at a cap C offers about 2N/C grants a second (each a raft write, with its
+ * transaction), 667 a second for 10,000 nodes at 30 s, more than a small etcd applies while it also
+ * revokes the leases that ran out; behind, it fails every keepalive too (etcd 3.4 makes a renewal wait
+ * for the applied index). Four times the cap brings that to 167 a second.
+ */
+export const GRANT_BACKOFF_OVERLOAD_CAP_MS = 120_000;
 const GRANT_BACKOFF_BASE_MS = 200;
 
 /**
  * Backoff between grant attempts: full jitter, base·2^n up to the cap; an overloaded or slow etcd
- * (too many requests, deadlines) advances it two steps at a time.
+ * (too many requests, deadlines) advances it two steps at a time, and once etcd said `too many
+ * requests` the cap is GRANT_BACKOFF_OVERLOAD_CAP_MS until the next reset.
  */
 export class GrantBackoff {
   private attempt = 0;
+  private refused = false;
   constructor(
     private readonly baseMs = GRANT_BACKOFF_BASE_MS,
     private readonly capMs = GRANT_BACKOFF_CAP_MS,
+    private readonly overloadCapMs = GRANT_BACKOFF_OVERLOAD_CAP_MS,
   ) {}
   /** The delay before the next attempt after a failure with `err`. */
   next(err?: unknown): number {
     this.attempt += overloaded(err) ? 2 : 1;
-    const ceiling = Math.min(this.capMs, this.baseMs * 2 ** Math.min(this.attempt - 1, 20));
+    if (err instanceof EtcdOverloadedError) this.refused = true;
+    const cap = this.refused ? this.overloadCapMs : this.capMs;
+    const ceiling = Math.min(cap, this.baseMs * 2 ** Math.min(this.attempt - 1, 20));
     return Math.round(Math.random() * ceiling);
   }
   /** Failures counted so far (0 after reset). */
@@ -111,6 +127,7 @@ export class GrantBackoff {
   }
   reset(): void {
     this.attempt = 0;
+    this.refused = false;
   }
 }
 
@@ -144,6 +161,7 @@ export class LeaseKeeper {
   /** Backoff between grant attempts (the owner calls next() after a failed grant or first write). */
   readonly backoff = new GrantBackoff();
   private keepaliveFailures = 0;
+  private slowTakeBacks = 0;
   /** A grant of ours whose outcome is unknown and whose revoke did not get through: reused by the next grant. */
   private unsettledId: string | undefined;
 
@@ -210,6 +228,7 @@ export class LeaseKeeper {
     this.lease = grant;
     this.deadline = sentAt + grant.ttl * 1000;
     this.keepaliveFailures = 0;
+    this.slowTakeBacks = 0;
     this.backoff.reset();
   }
 
@@ -270,13 +289,35 @@ export class LeaseKeeper {
   }
 
   /**
-   * How long to wait before retrying a failed keepalive (or a take-back): 100 ms plus full jitter that
-   * doubles with each failure in a row, capped at a third of the interval (0.2–2 s). Reset by success.
+   * How long to wait before retrying a failed keepalive: 100 ms plus full jitter that doubles with each
+   * failure in a row, capped at a third of the interval (0.2–2 s). Reset by success.
    */
   retryDelay(): number {
-    const cap = Math.min(2_000, Math.max(200, this.timing.keepaliveIntervalMs / 3));
-    const ceiling = Math.min(cap, 100 * 2 ** Math.min(this.keepaliveFailures++, 10));
+    const ceiling = Math.min(this.retryCapMs(), 100 * 2 ** Math.min(this.keepaliveFailures++, 10));
     return 100 + Math.random() * ceiling;
+  }
+
+  /**
+   * How long to wait before asking for a lost lease again after a take-back failed with `err`. While etcd
+   * does not answer at all, at a failed keepalive's pace (retryDelay): nothing reaches etcd, and a restored
+   * lease must be asked for soon after it answers. While it answers too late or refuses (a deadline, too many
+   * requests), the ceiling doubles with each such take-back in a row, from the keepalive retry cap up to half
+   * the TTL. At the keepalive pace a fleet sends ~N/1.1 s take-backs, nine times its steady keepalive rate at
+   * TTL 30 s, to an etcd that is already behind: then no answer comes in time and the fleet never gets back
+   * (10,000 nodes after an outage, docs/reliability.md). Half the TTL still leaves two tries in a restored
+   * lease's TTL. Reset when a lease is held.
+   */
+  takeBackDelay(err: unknown): number {
+    if (!overloaded(err)) {
+      this.slowTakeBacks = 0;
+      return this.retryDelay();
+    }
+    const ceiling = Math.min(this.timing.ttl * 500, this.retryCapMs() * 2 ** Math.min(this.slowTakeBacks++, 10));
+    return 100 + Math.random() * ceiling;
+  }
+
+  private retryCapMs(): number {
+    return Math.min(2_000, Math.max(200, this.timing.keepaliveIntervalMs / 3));
   }
 
   /** Revoke a lease by id (the held one by default), bounded by `timeoutMs`; a lease already gone is fine. */

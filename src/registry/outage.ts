@@ -41,12 +41,15 @@ export class Outage {
  * whatever the backoff had grown to; what it does first then is take its old lease back (a keepalive,
  * not a raft write: a restarted etcd restores leases). The backoff is not reset by that: if the grant
  * that may follow fails again, the fleet spreads out. Reads answered from the start mean overload, not
- * an outage: then the probing stops and the backoff holds.
+ * an outage: then the probing stops and the backoff holds. So does a read that timed out or was refused
+ * as too many: etcd is there but behind, and a fleet that took that for an outage would probe twice a
+ * second and grant at the first read answered, past its backoff, on the etcd least able to take it
+ * (docs/reliability.md, fix 8).
  */
 export async function pauseBeforeGrant(
   backoff: GrantBackoff,
   err: unknown,
-  probe: () => Promise<boolean>,
+  probe: () => Promise<{ answered: true } | { answered: false; err: unknown }>,
   signal: AbortSignal,
 ): Promise<void> {
   const until = Date.now() + backoff.next(err);
@@ -58,9 +61,9 @@ export async function pauseBeforeGrant(
     }
     await sleep(Math.min(until - Date.now(), 250 + Math.random() * 500), signal);
     if (signal.aborted || Date.now() >= until) return;
-    const answered = await probe();
-    if (answered && down === 'yes') return;
-    down = answered ? 'no' : 'yes';
+    const r = await probe();
+    if (r.answered && down === 'yes') return;
+    down = r.answered || outageKind(r.err) !== 'yes' ? 'no' : 'yes';
   }
 }
 

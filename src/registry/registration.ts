@@ -119,7 +119,8 @@ export class Registration extends EventEmitter {
           await sleep(this.opts.keepaliveIntervalMs, signal);
         } else if (outcome === 'unanswered') {
           // Asking for our old lease back is a keepalive, not a raft write: retried at a keepalive's
-          // pace, not the grant backoff's (a restored lease must be taken back before its TTL runs out).
+          // pace, not the grant backoff's (a restored lease must be taken back before its TTL runs out),
+          // slower while etcd answers too late (LeaseKeeper.takeBackDelay).
           // But only while that can still work: etcd does not answer at all (down: the lease waits for
           // it), or answers in time now and then. Take-backs that have all timed out for longer than the
           // TTL mean a busy etcd whose restored lease has run out meanwhile, and etcd answers a renewal of
@@ -134,9 +135,13 @@ export class Registration extends EventEmitter {
             this.forgetLostLease();
             continue;
           }
-          await sleep(this.keeper.retryDelay(), signal);
+          await sleep(this.keeper.takeBackDelay(this.outage.lastError), signal);
         } else if (outcome === 'error') {
-          const probe = () => this.store.get(this.keys.live(this.opts.node)).then(() => true, () => false);
+          const probe = () =>
+            this.store.get(this.keys.live(this.opts.node)).then(
+              () => ({ answered: true as const }),
+              (err: unknown) => ({ answered: false as const, err }),
+            );
           await pauseBeforeGrant(this.keeper.backoff, this.outage.lastError, probe, signal);
         }
         continue;

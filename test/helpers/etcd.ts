@@ -158,7 +158,14 @@ export class EtcdProcess {
     proc.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
-    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) =>
+      proc.once('exit', (code) => {
+        // Stopped by a signal is a test's doing; an exit code of its own is etcd failing (a panic, a fatal
+        // error): say why, or a test (or a benchmark) only sees every request fail from then on.
+        if (code) process.stderr.write(`etcd ${this.spec.name} exited with code ${code}: ${stderr.slice(-2000)}\n`);
+        resolve();
+      }),
+    );
     if (this.cluster.length === 1) await this.waitHealthy(stderr);
   }
 

@@ -3,8 +3,9 @@
 // probes, so a registration is back within 2 s of etcd answering however far the backoff had grown.
 import test from 'ava';
 import { EtcdOverloadedError, EtcdTimeoutError, EtcdUnavailableError } from '../../src/errors.js';
-import { GRANT_BACKOFF_CAP_MS, GrantBackoff } from '../../src/etcd/lease-keeper.js';
+import { GRANT_BACKOFF_CAP_MS, GRANT_BACKOFF_OVERLOAD_CAP_MS, GrantBackoff } from '../../src/etcd/lease-keeper.js';
 import { createLogger } from '../../src/log.js';
+import { pauseBeforeGrant } from '../../src/registry/outage.js';
 import { Registration } from '../../src/registry/registration.js';
 import { Backoff } from '../../src/util/time.js';
 import { waitFor } from '../helpers/etcd.js';
@@ -26,7 +27,7 @@ test('Backoff full jitter: every delay within [0, min(cap, base·2^n)], spread o
   t.true(Array.from({ length: 200 }, () => eq.next()).every((d) => d >= 2_000 && d <= 4_000), 'equal jitter unchanged');
 });
 
-test('GrantBackoff: full jitter up to 30 s; too many requests and deadlines advance it twice as fast', (t) => {
+test('GrantBackoff: full jitter up to 30 s; too many requests and deadlines advance it twice as fast; too many requests raises the cap to 2 min', (t) => {
   const ceilings = (errs: unknown[]) => {
     const b = new GrantBackoff();
     // The ceiling of each step, seen as the max of many draws at that step.
@@ -47,10 +48,17 @@ test('GrantBackoff: full jitter up to 30 s; too many requests and deadlines adva
   const over = ceilings([new EtcdOverloadedError('too many requests'), new EtcdTimeoutError('deadline')]);
   t.true(over[0]! > 200 && over[0]! <= 400, `an overload starts at the second step (${over[0]})`);
   t.true(over[1]! > 800 && over[1]! <= 1_600, `and keeps advancing two steps (${over[1]})`);
+  const slow = new GrantBackoff();
+  for (let i = 0; i < 30; i++) t.true(slow.next(new EtcdTimeoutError('deadline')) <= GRANT_BACKOFF_CAP_MS, 'deadlines alone: 30 s at most');
+  // Once etcd refused with `too many requests`, the cap is 2 minutes, whatever fails next.
   const b = new GrantBackoff();
-  for (let i = 0; i < 30; i++) t.true(b.next(new EtcdOverloadedError('x')) <= GRANT_BACKOFF_CAP_MS);
+  const draws = [b.next(new EtcdOverloadedError('too many requests'))];
+  for (let i = 0; i < 400; i++) draws.push(b.next(new EtcdTimeoutError('deadline')));
+  t.true(draws.every((d) => d <= GRANT_BACKOFF_OVERLOAD_CAP_MS));
+  t.true(Math.max(...draws) > 100_000, `the overload cap is reached (${Math.max(...draws)} ms)`);
   b.reset();
   t.true(b.next() <= 200, 'reset starts from the base again');
+  t.true(Array.from({ length: 30 }, () => b.next(new EtcdTimeoutError('deadline'))).every((d) => d <= GRANT_BACKOFF_CAP_MS), 'and the 30 s cap');
 });
 
 test('etcd down long enough for the backoff to grow to its cap: registered again within 2 s of etcd answering', async (t) => {
@@ -83,4 +91,48 @@ test('etcd down long enough for the backoff to grow to its cap: registered again
   // room for a loaded CI machine; the figure is logged above.
   t.true(ms <= 3_000, `registered again ${ms} ms after etcd answered`);
   t.true(reg.isRegistered());
+});
+
+// A backoff whose every delay is `ms`: what pauseBeforeGrant does with it is the unit under test.
+class FixedBackoff extends GrantBackoff {
+  constructor(private readonly ms: number) {
+    super();
+  }
+  override next(): number {
+    return this.ms;
+  }
+}
+
+test('pauseBeforeGrant: a probe that times out means etcd is behind, not down: the backoff is waited out', async (t) => {
+  let probes = 0;
+  const t0 = Date.now();
+  await pauseBeforeGrant(
+    new FixedBackoff(1_500),
+    new EtcdTimeoutError('lease grant: deadline exceeded'),
+    async () => {
+      probes++;
+      return { answered: false, err: new EtcdTimeoutError('range: deadline exceeded') };
+    },
+    new AbortController().signal,
+  );
+  const ms = Date.now() - t0;
+  // Taken for an outage, the wait would probe twice a second and end at the first read answered: a fleet
+  // on an etcd that is behind would then grant past its backoff (10,000 nodes: docs/reliability.md).
+  t.is(probes, 1, 'one probe, then no more');
+  t.true(ms >= 1_450, `the whole backoff waited (${ms} ms)`);
+});
+
+test('pauseBeforeGrant: refused connections mean an outage: the first probe answered ends the wait', async (t) => {
+  let probes = 0;
+  const t0 = Date.now();
+  await pauseBeforeGrant(
+    new FixedBackoff(20_000),
+    new EtcdUnavailableError('UNAVAILABLE: No connection established'),
+    async () =>
+      ++probes < 3 ? { answered: false, err: new EtcdUnavailableError('UNAVAILABLE: No connection established') } : { answered: true },
+    new AbortController().signal,
+  );
+  const ms = Date.now() - t0;
+  t.is(probes, 3);
+  t.true(ms < 3_000, `ended by the third probe, not the 20 s backoff (${ms} ms)`);
 });
