@@ -126,13 +126,20 @@ export class Registration extends EventEmitter {
           // TTL mean a busy etcd whose restored lease has run out meanwhile, and etcd answers a renewal of
           // an expired lease only once it has revoked it, which a busy etcd may take minutes to do: a
           // fleet asking on would never register again (10,000 nodes after an outage: docs/benchmarks.md).
-          // So the lease is given up and the node registers anew, with the grant backoff.
+          // So the lease is given up and the node registers anew, with the grant backoff. Not at once: a
+          // fleet gives up together, a TTL after etcd turned slow for all of it, and its first grants (raft
+          // writes) would land together on the etcd that is behind; each node waits a random part of a TTL.
           const slow = overloaded(this.outage.lastError);
           takeBackSlowSince = slow ? (takeBackSlowSince ?? Date.now()) : undefined;
           if (takeBackSlowSince !== undefined && Date.now() - takeBackSlowSince > this.opts.ttl * 1000) {
-            this.log.info({ lease: this.leaseId, slowForMs: Date.now() - takeBackSlowSince }, 'lost lease not taken back in time: registering anew');
+            const grantInMs = Math.round(Math.random() * this.opts.ttl * 1000);
+            this.log.info(
+              { lease: this.leaseId, slowForMs: Date.now() - takeBackSlowSince, grantInMs },
+              'lost lease not taken back in time: registering anew',
+            );
             takeBackSlowSince = undefined;
             this.forgetLostLease();
+            await sleep(grantInMs, signal);
             continue;
           }
           await sleep(this.keeper.takeBackDelay(this.outage.lastError), signal);

@@ -137,7 +137,7 @@ test('demo killed with SIGKILL: its watchdog ends every process it started and r
   t.false(processGone(reaperPid));
   demo.kill('SIGKILL');
   await demo.exited;
-  await waitFor(() => [...pids, reaperPid].every(processGone) && !existsSync(dir), {
+  await waitFor(() => [...pids, reaperPid].every((p) => processGone(p)) && !existsSync(dir), {
     timeoutMs: 20_000,
     what: `every process gone (${pids.filter((p) => !processGone(p)).join(' ')} left) and ${dir} removed`,
   });

@@ -116,7 +116,7 @@ export class BeaconProcess {
  * Whether a pid is gone, or a zombie: an orphan killed with its group is reparented to PID 1, and in a
  * container PID 1 may reap it late or never.
  */
-export function processGone(pid: number): boolean {
+export function processGone(pid: number, command?: RegExp): boolean {
   try {
     process.kill(pid, 0);
   } catch {
@@ -125,8 +125,23 @@ export function processGone(pid: number): boolean {
   try {
     // A zombie still answers kill(0): it is dead, only not yet reaped by its new parent.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return true;
+    // The suite starts tens of thousands of processes and pids wrap (pid_max is 32,768 here): a pid
+    // that now runs another command is another process.
+    return command !== undefined && !command.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
   } catch {
     return true;
+  }
+}
+
+/** What a pid is now, for a failure message: state, parent and command line, or `gone`. */
+export function describeProcess(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+    return `pid ${pid}: state ${state}, parent ${ppid}, ${JSON.stringify(cmd)}`;
+  } catch {
+    return `pid ${pid}: gone`;
   }
 }

@@ -131,6 +131,6 @@ export function getJson(etcd: EtcdCluster, key: string): Record<string, unknown>
 }
 
 /** Whether a process with this pid is still running (a zombie is not). */
-export function alive(pid: number): boolean {
-  return !processGone(pid);
+export function alive(pid: number, command?: RegExp): boolean {
+  return !processGone(pid, command);
 }

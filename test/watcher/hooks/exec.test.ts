@@ -5,6 +5,7 @@ import { execHook } from '../../../src/watcher/hooks/exec.js';
 import type { ExecHookConfig } from '../../../src/config/watcher.js';
 import type { Invocation } from '../../../src/watcher/hooks/hook.js';
 import { waitFor } from '../../helpers/etcd.js';
+import { describeProcess } from '../../helpers/process.js';
 import { HOOK_SCRIPT, alive, hookCalls, hookFile } from '../support.js';
 
 const inv: Invocation = {
@@ -79,8 +80,15 @@ test('timeout: the hook and the processes it started are killed', async (t) => {
   t.is(res.state, 'timeout');
   const [call] = hookCalls(file);
   // Killed at the timeout; on a loaded machine the orphaned grandchild may be reaped seconds later.
-  await waitFor(() => !alive(call!.pid as number) && !alive(call!.grandchild as number), { timeoutMs: 15_000, what: 'process tree gone' });
-  t.pass();
+  const tree = [
+    { pid: call!.pid as number, command: /record-hook/ },
+    { pid: call!.grandchild as number, command: /^sleep\b/ },
+  ];
+  const gone = await waitFor(() => tree.every((p) => !alive(p.pid, p.command)), { timeoutMs: 15_000, what: 'process tree gone' }).then(
+    () => true,
+    () => false,
+  );
+  t.true(gone, `process tree still there after 15 s: ${tree.map((p) => describeProcess(p.pid)).join('; ')}`);
 });
 
 test('abort (shutdown, lost leadership): the tree is killed and the attempt ends at once', async (t) => {
