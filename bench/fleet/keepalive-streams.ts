@@ -13,9 +13,10 @@
 // errors typed the same way. A stream that failed, or did not even open by the deadline, is dropped and the
 // next call opens a new one (as the agent's next keepalive would). A stream that is open but whose answer
 // missed the deadline is kept, its late answer skipped: etcd renews the lease in both cases, and opening
-// thousands of streams again at once is what saturated the simulator's CPU after an outage (its event
-// loops ran seconds late, so every answer missed its deadline on the simulator's side, not etcd's). With BENCH_KA_DEBUG=1 each worker prints what its
-// keepalives met (answered alive or gone, deadline, error, streams opened) every 5 s on stderr.
+// thousands of streams again at once helped saturate the simulator's CPU after an outage (its event loops
+// ran seconds late, so answers missed their deadlines on the simulator's side, not etcd's).
+// With BENCH_KA_DEBUG=1 each worker prints what its keepalives met (answered alive or gone, deadline,
+// error, streams opened) every 5 s on stderr.
 import { createClient } from '../../src/etcd/client.js';
 import { call } from '../../src/etcd/errors.js';
 import type { EtcdConfig } from '../../src/etcd/options.js';
