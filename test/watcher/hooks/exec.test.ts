@@ -1,6 +1,7 @@
 // The exec runner on its own: the event on stdin and in the environment, exit codes, capped output, and a
 // timeout or an abort that kills the whole process tree.
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { execHook } from '../../../src/watcher/hooks/exec.js';
 import type { ExecHookConfig } from '../../../src/config/watcher.js';
 import type { Invocation } from '../../../src/watcher/hooks/hook.js';
@@ -75,14 +76,18 @@ test('a missing program is a failed attempt, not an exception', async (t) => {
 });
 
 test('timeout: the hook and the processes it started are killed', async (t) => {
+  // A shell, not the Node recording hook: under a loaded suite Node can take longer to start than any
+  // short timeout, and the hook would be killed before it had started anything to kill.
   const file = hookFile();
-  const res = await execHook.run(hook(file, 'sleep', { timeoutMs: 500 }), inv, new AbortController().signal);
+  const cfg = hook(file, 'sleep', { timeoutMs: 1_500, command: ['sh', '-c', 'sleep 60 & echo "$$ $!" > "$HOOK_OUT"; wait'] });
+  const res = await execHook.run(cfg, inv, new AbortController().signal);
   t.is(res.state, 'timeout');
-  const [call] = hookCalls(file);
+  const [shell, grandchild] = readFileSync(file, 'utf8').trim().split(' ').map(Number);
+  t.true(Number.isInteger(shell) && Number.isInteger(grandchild), 'the hook started its grandchild before the timeout');
   // Killed at the timeout; on a loaded machine the orphaned grandchild may be reaped seconds later.
   const tree = [
-    { pid: call!.pid as number, command: /record-hook/ },
-    { pid: call!.grandchild as number, command: /^sleep\b/ },
+    { pid: shell!, command: /^sh\b/ },
+    { pid: grandchild!, command: /^sleep\b/ },
   ];
   const gone = await waitFor(() => tree.every((p) => !alive(p.pid, p.command)), { timeoutMs: 15_000, what: 'process tree gone' }).then(
     () => true,
