@@ -160,7 +160,8 @@ class Worker {
   constructor() {
     this.proc = fork(new URL('./worker.js', import.meta.url), [], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      // e.g. BENCH_FLEET_WORKER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the workers.
+      // e.g. BENCH_FLEET_WORKER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the workers (written
+      // only if they exit cleanly; BENCH_FLEET_CPU_PROFILE=DIR, worker.ts, writes before they stop).
       execArgv: (process.env.BENCH_FLEET_WORKER_ARGS ?? '').split(' ').filter(Boolean),
     });
     this.exited = new Promise((r) => this.proc.once('exit', () => r()));

@@ -1,6 +1,9 @@
 // A fleet worker process (child_process.fork): runs its share of virtual nodes, beacon's or sidekick's,
 // and answers the orchestrator's samples with its counters. Started by bench/fleet/fleet.ts.
 import { setMaxListeners } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gatherFacts } from '../../src/facts/host.js';
 import { Keys } from '../../src/etcd/keys.js';
@@ -152,6 +155,23 @@ if (process.env.BENCH_KA_DEBUG) {
   }, 5_000).unref();
 }
 
+// BENCH_FLEET_CPU_PROFILE=DIR: profile this worker from its start until it is told to stop, written as
+// DIR/worker-<pid>-from-<epoch ms>.cpuprofile before the (possibly long, possibly killed) graceful leave, unlike
+// --cpu-prof, which writes only at a clean exit.
+const profileDir = process.env.BENCH_FLEET_CPU_PROFILE;
+const profiler = profileDir ? new Session() : undefined;
+const profiledFrom = Date.now();
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+async function writeProfile(): Promise<void> {
+  if (!profiler || !profileDir) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(join(profileDir, `worker-${process.pid}-from-${profiledFrom}.cpuprofile`), JSON.stringify(profile));
+}
+
 process.on('message', (m: ToWorker) => {
   if (m.type === 'start') {
     start(m.spec).catch((err: unknown) => send({ type: 'failed', error: String((err as Error)?.stack ?? err) }));
@@ -162,7 +182,7 @@ process.on('message', (m: ToWorker) => {
     loopDelay.reset();
     send({ type: 'sample', counters: { ...counters }, registeredNow, errors: { ...errors }, loopLagMs });
   } else if (m.type === 'stop') {
-    void shutdown();
+    void writeProfile().finally(() => shutdown());
   }
 });
 // Orphaned (the orchestrator died): leave as if stopped.

@@ -61,9 +61,10 @@ export class Registration extends EventEmitter {
   /**
    * Work asked of the loop, done once registered: `sync` writes what the renderer now gives (asked by
    * update() in any state, and again after a failed write), `verify` re-reads our keys first (a watch
-   * gap, etcd answering again, a lease taken back).
+   * gap, etcd answering again, a lease taken back), `deleted` holds deletions of keys under our lease
+   * seen on the watch, said only once a keepalive has told whether the lease itself is gone.
    */
-  private readonly pending = { sync: false, verify: false };
+  private readonly pending = { sync: false, verify: false, deleted: [] as WatchEvent[] };
   private readonly wakeup = new Wakeup();
 
   constructor(
@@ -153,6 +154,22 @@ export class Registration extends EventEmitter {
         }
         continue;
       }
+      if (this.pending.deleted.length > 0) {
+        // Keys under our lease deleted: by etcd revoking the lease (expired while our keepalives were
+        // late, or revoked by hand), or by someone deleting keys. etcd deletes a revoked lease's keys
+        // before a keepalive can say the lease is gone, and a warning per key naming someone else would
+        // give the wrong cause (thousands of them when a busy etcd expires a fleet's leases). A keepalive
+        // now tells which: gone, and the registration is lost (one warning, with that reason); alive,
+        // and the deletions were someone else's, repaired as any other change.
+        const deleted = this.pending.deleted;
+        this.pending.deleted = [];
+        nextKeepalive = await this.keepalive();
+        if (this.state === st) {
+          for (const e of deleted) this.log.warn({ key: e.kv.key, change: e.type }, 'own key changed by someone else');
+          this.pending.verify = true;
+        }
+        continue;
+      }
       if (this.pending.sync || this.pending.verify || Date.now() >= nextVerify) {
         const verify = this.pending.verify || Date.now() >= nextVerify;
         this.pending.sync = false;
@@ -193,6 +210,7 @@ export class Registration extends EventEmitter {
       { event: (e) => this.onOwnKeyEvent(e), gap: () => this.requestVerify() },
       this.log,
     );
+    this.pending.deleted = []; // about an earlier lease
     return (this.state = transition(this.state, { kind: 'registered', lease, written, watches }));
   }
 
@@ -212,6 +230,7 @@ export class Registration extends EventEmitter {
   private lose(from: Registered, reason: string, kind: LostKind): void {
     this.state = transition(from, kind === 'keepalive-deadline' ? { kind: 'lost', lease: from.lease.id } : { kind: 'unregistered' });
     this.keeper.release();
+    this.pending.deleted = [];
     void from.watches.close();
     this.log.warn({ lease: from.lease.id, reason }, 'registration lost');
     this.emit('lost', reason, kind);
@@ -412,6 +431,11 @@ export class Registration extends EventEmitter {
   private onOwnKeyEvent(e: WatchEvent): void {
     const st = this.state;
     if (st.kind !== 'registered' || !this.writer.foreign(e, st.written)) return;
+    if (e.type === 'delete' && e.prev?.lease === st.lease.id) {
+      this.pending.deleted.push(e);
+      this.wakeup.wake();
+      return;
+    }
     this.log.warn({ key: e.kv.key, change: e.type }, 'own key changed by someone else');
     this.requestVerify();
   }

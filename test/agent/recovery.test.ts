@@ -70,6 +70,7 @@ test.serial('etcd down for longer than the TTL, restarted on the same data dir: 
 
 test.serial('lease revoked with etcdctl: a new lease and everything written again within 2 s', async (t) => {
   const before = await waitFor(() => liveLease(), { what: 'registered' });
+  const from = agent.lines.length;
   const revokedAt = Date.now();
   etcd.etcdctl(['lease', 'revoke', before]);
   const lease = await waitFor(() => {
@@ -78,10 +79,18 @@ test.serial('lease revoked with etcdctl: a new lease and everything written agai
   }, { timeoutMs: 2_000, intervalMs: 50, what: 're-registration after revoke' });
   t.log(`registered again ${Date.now() - revokedAt} ms after the revoke`);
   t.not(lease, before);
+  // etcd deleted the keys with the lease: one warning with that cause, none blaming someone else per key.
+  await agent.waitLine((l) => l.msg === 'registered' && l.lease === lease, 2_000, from);
+  const warnings = agent.lines.slice(from).filter((l) => Number(l.level) >= 40);
+  t.deepEqual(
+    warnings.map((l) => [l.msg, l.reason]),
+    [['registration lost', 'lease not found on etcd (expired or revoked)']],
+  );
 });
 
 test.serial('keys deleted with etcdctl: written again within 2 s', async (t) => {
   const lease = await waitFor(() => liveLease(), { what: 'registered' });
+  const from = agent.lines.length;
   const deletedAt = Date.now();
   etcd.etcdctl(['del', `${PREFIX}/v1/`, '--prefix']);
   await waitFor(() => liveLease() && getJson(`${PREFIX}/v1/nodes/n1/identity`), {
@@ -92,6 +101,11 @@ test.serial('keys deleted with etcdctl: written again within 2 s', async (t) => 
   t.log(`rewritten ${Date.now() - deletedAt} ms after the delete`);
   // The lease was still alive: the agent rewrote under the same one.
   t.is(liveLease(), lease);
+  // Someone else did delete them: said per key (the log lines may trail the write), and the registration was not lost.
+  await agent.waitLine((l) => l.msg === 'registration rewritten after its keys were deleted', 2_000, from);
+  const warned = agent.lines.slice(from).filter((l) => Number(l.level) >= 40);
+  t.true(warned.some((l) => l.msg === 'own key changed by someone else' && l.key === LIVE && l.change === 'delete'), JSON.stringify(warned));
+  t.false(warned.some((l) => l.msg === 'registration lost'));
 });
 
 test.serial('etcd hung (SIGSTOP) then SIGCONT: the agent notices within seconds and recovers', async (t) => {
