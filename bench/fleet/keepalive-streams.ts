@@ -9,7 +9,7 @@
 // Why one stream per lease and not one per worker: etcd serves a LeaseKeepAlive stream one request at a
 // time, and a Renew of an expired lease waits until that lease is revoked; on a shared stream one such
 // lease would hold up every other lease's keepalive behind it, which an agent never sees.
-// The contract of Store.keepAliveOnce is kept: a deadline per call, TTL 0 for a lease etcd no longer has,
+// The contract of Store.keepAliveOnce is kept: a deadline per call (checked after one poll turn), TTL 0 for a lease etcd no longer has,
 // errors typed the same way. A stream that failed, or did not even open by the deadline, is dropped and the
 // next call opens a new one (as the agent's next keepalive would). A stream that is open but whose answer
 // missed the deadline is kept, its late answer skipped: etcd renews the lease in both cases, and opening
@@ -72,10 +72,17 @@ export class KeepAliveStreams {
         else resolve(res.ttl!);
       };
       let opened = false;
-      const timer = setTimeout(() => {
-        settle({ err: new Error('keepalive deadline exceeded') });
-        if (!opened) this.drop(id, new Error('keepalive deadline exceeded'));
-      }, timeoutMs);
+      // As Store.keepAliveOnce: the deadline is checked after one poll turn, so an answer that has
+      // arrived while the event loop was busy is read first.
+      const timer = setTimeout(
+        () =>
+          setImmediate(() => {
+            if (settled) return;
+            settle({ err: new Error('keepalive deadline exceeded') });
+            if (!opened) this.drop(id, new Error('keepalive deadline exceeded'));
+          }),
+        timeoutMs,
+      );
       this.open(id).then(
         (ls) => {
           opened = true;

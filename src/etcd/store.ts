@@ -1,7 +1,7 @@
 // Store: the small etcd surface the rest of beacon uses (KV, transactions, leases, watches).
 // Everything above this file speaks strings, hex lease ids and beacon's own errors.
 import { EventEmitter } from 'node:events';
-import type { Etcd3, IKeyValue, IRangeResponse, IRequestOp, IOperation, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, ILeaseKeepAliveResponse, IRangeResponse, IRequestOp, IOperation, Watcher } from 'etcd3';
 import type { EtcdConfig } from './options.js';
 import { EtcdMessageTooLargeError, InvalidLeaseIdError } from '../errors.js';
 import { createClient, type ClientTuning } from './client.js';
@@ -284,29 +284,7 @@ export class Store {
    * lease is gone on the server. Rejects (EtcdUnavailableError) when etcd does not answer in time.
    */
   async keepAliveOnce(lease: string, timeoutMs: number): Promise<number> {
-    const id = leaseFromHex(lease);
-    return call('lease keepalive', async () => {
-      const stream = await this.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + timeoutMs });
-      try {
-        return await new Promise<number>((resolve, reject) => {
-          // A hung server never answers: the deadline cancels the stream, but guard with a timer too.
-          const timer = setTimeout(() => reject(new Error('keepalive deadline exceeded')), timeoutMs + 50);
-          stream.on('data', (res) => {
-            clearTimeout(timer);
-            resolve(Number(res.TTL));
-          });
-          stream.on('error', (err) => {
-            clearTimeout(timer);
-            reject(err);
-          });
-          stream.write({ ID: id });
-        });
-      } finally {
-        // Late errors from a cancelled stream must not become unhandled 'error' events.
-        stream.on('error', () => undefined);
-        stream.end();
-      }
-    });
+    return this.keepAliveOne(lease, timeoutMs, (res) => Number(res.TTL));
   }
 
   /** Revoke a lease (deletes its keys); a lease that is already gone is not an error. */
@@ -358,24 +336,50 @@ export class Store {
    * that went up means etcd changed leader (the watcher's witness leases read it; see src/watcher/witness.ts).
    */
   async keepAliveTerm(lease: string, timeoutMs: number): Promise<{ ttl: number; raftTerm: string; member: string }> {
+    return this.keepAliveOne(lease, timeoutMs, (res) => ({
+      ttl: Number(res.TTL),
+      raftTerm: String(res.header?.raft_term ?? '0'),
+      member: String(res.header?.member_id ?? ''),
+    }));
+  }
+
+  /**
+   * One keepalive on a stream of its own, answered within `timeoutMs` or cancelled. The deadline is our
+   * timer, not gRPC's: on a busy host the event loop stalls, and when it runs again its expired timers
+   * fire before its sockets are read, so gRPC's deadline would cancel a call whose answer has already
+   * arrived (and a renewal etcd made would count as a failure: a lease given up while etcd kept it). When
+   * our timer fires, one poll turn (setImmediate) lets what has arrived be read first.
+   */
+  private keepAliveOne<T>(lease: string, timeoutMs: number, read: (res: ILeaseKeepAliveResponse) => T): Promise<T> {
+    const id = leaseFromHex(lease);
     return call('lease keepalive', async () => {
-      const stream = await this.client.leaseClient.leaseKeepAlive({ deadline: Date.now() + timeoutMs });
+      const stream = await this.client.leaseClient.leaseKeepAlive();
+      let answered = false;
       try {
-        return await new Promise<{ ttl: number; raftTerm: string; member: string }>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error('keepalive deadline exceeded')), timeoutMs + 50);
-          stream.on('data', (res) => {
+        return await new Promise<T>((resolve, reject) => {
+          let late: NodeJS.Immediate | undefined;
+          const timer = setTimeout(() => (late = setImmediate(() => reject(new Error('keepalive deadline exceeded')))), timeoutMs);
+          const settle = () => {
             clearTimeout(timer);
-            resolve({ ttl: Number(res.TTL), raftTerm: String(res.header?.raft_term ?? '0'), member: String(res.header?.member_id ?? '') });
+            if (late) clearImmediate(late);
+          };
+          stream.on('data', (res) => {
+            settle();
+            answered = true;
+            resolve(read(res));
           });
           stream.on('error', (err) => {
-            clearTimeout(timer);
+            settle();
             reject(err);
           });
-          stream.write({ ID: leaseFromHex(lease) });
+          stream.write({ ID: id });
         });
       } finally {
+        // Late errors from a cancelled stream must not become unhandled 'error' events.
         stream.on('error', () => undefined);
-        stream.end();
+        // Answered: close our side. Not answered (a hung member never will): cancel, so nothing stays open.
+        if (answered) stream.end();
+        else stream.cancel();
       }
     });
   }
