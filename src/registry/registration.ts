@@ -183,6 +183,10 @@ export class Registration extends EventEmitter {
         } else {
           this.noteFailure(done.err, 'sync');
           this.pending.sync = true;
+          // A verify whose read failed leaves `written` unknown (nothing, after a lease taken back): it is
+          // read again before anything is written, or the retry would write every key again, a raft
+          // write per node at the moment a fleet comes back to an etcd that is behind.
+          if (verify) this.pending.verify = true;
           // A failed write (its member died, say) says nothing of the lease: a keepalive soon tells
           // whether etcd still answers and ends the outage at once when it does, rather than a whole
           // interval later. Cheap: a keepalive is not a raft write.
