@@ -31,7 +31,9 @@ async function pair(t: Parameters<typeof startWatcher>[0], spec: Omit<WatcherSpe
   const a = startWatcher(t, { ...spec, id: `${name}-a` });
   await waitLeading(a);
   const b = startWatcher(t, { ...spec, id: `${name}-b` });
-  await b.waitLine((l) => l.msg === 'campaigning');
+  // A grant that times out on a loaded machine backs off (full jitter, growing: docs/agent.md), so the
+  // standby may take tens of seconds to campaign when the whole suite runs (seen: over 10 s).
+  await b.waitLine((l) => l.msg === 'campaigning', 45_000);
   return [a, b];
 }
 
